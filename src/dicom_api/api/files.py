@@ -1,0 +1,141 @@
+"""Handlers of the file endpoints. Thin: parse the request, call a service, shape the answer."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Header, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from dicom_api.api.deps import ContextDep, FileServiceDep
+from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
+from dicom_api.api.upload_stream import spool_upload
+from dicom_api.db.models import DicomFile
+from dicom_api.dicom.attributes import parse_tag_part
+from dicom_api.dicom.render import Window
+from dicom_api.errors import InvalidParameter, PayloadTooLarge
+from dicom_api.services.rendering import RenderRequest
+
+FileId = Annotated[str, Path(description="The id returned by the upload (32 hexadecimal digits).")]
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+async def upload_dicom(request: Request, files: FileServiceDep, context: ContextDep) -> JSONResponse:
+    """Store a DICOM file (multipart field `file`) and index its identifying attributes."""
+    limit = context.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"The file is larger than the limit of {limit} bytes.")
+    spooled = await spool_upload(
+        request.headers.get("content-type"), request.stream(), context.settings.spool_dir, limit
+    )
+    row = await run_in_threadpool(files.ingest, spooled.path, spooled.size, spooled.sha256)
+    return JSONResponse(
+        UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
+    )
+
+
+async def download_png(
+    file_id: FileId,
+    files: FileServiceDep,
+    context: ContextDep,
+    frame: Annotated[int, Query(ge=1, description="1-based frame number.")] = 1,
+    window_center: Annotated[float | None, Query(description="VOI window centre (with window_width).")] = None,
+    window_width: Annotated[float | None, Query(gt=0, description="VOI window width (with window_center).")] = None,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """The image rendered as an 8-bit PNG: grey for monochrome, RGB for colour."""
+    window = _window(window_center, window_width)
+    row = await run_in_threadpool(files.get, file_id)
+    request = RenderRequest(row.id, frame, window)
+    etag = request.etag(row.sha256)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    png = await context.renders.render(request)
+    headers["Content-Disposition"] = f'attachment; filename="{row.id}.png"'
+    return Response(png, media_type="image/png", headers=headers)
+
+
+def header_attribute(
+    files: FileServiceDep,
+    file_id: Annotated[str, Query(description="The id returned by the upload.")],
+    tag_group: Annotated[str, Query(description="Tag group: four hex digits, optional 0x (e.g. 0010).")],
+    tag_element: Annotated[str, Query(description="Tag element: four hex digits, optional 0x (e.g. 0010).")],
+) -> dict[str, Any]:
+    """One attribute of the file's header: its VR, name and value."""
+    tag = parse_tag_part(tag_group, "tag_group") << 16 | parse_tag_part(tag_element, "tag_element")
+    return {"header_attributes": files.attribute(file_id, tag)}
+
+
+def list_files(
+    files: FileServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> FileListOut:
+    """The stored files, newest first, with their indexed attributes."""
+    rows, total = files.list(limit=limit, offset=offset)
+    return FileListOut(items=[_file_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def get_file(file_id: FileId, files: FileServiceDep) -> FileOut:
+    """One file's indexed attributes, size and checksum."""
+    return _file_out(files.get(file_id))
+
+
+def download_dicom(file_id: FileId, files: FileServiceDep, context: ContextDep) -> StreamingResponse:
+    """The original file, byte for byte."""
+    row = files.get(file_id)
+    store = context.store
+
+    def chunks() -> Iterator[bytes]:
+        with store.open(row.id) as fp:
+            while chunk := fp.read(1024 * 1024):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/dicom",
+        headers={
+            "Content-Length": str(row.size_bytes),
+            "Content-Disposition": f'attachment; filename="{row.id}.dcm"',
+            "ETag": f'"{row.sha256}"',
+            "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(row.sha256)).decode()}:",
+        },
+    )
+
+
+def file_attributes(file_id: FileId, files: FileServiceDep) -> JSONResponse:
+    """The whole header as the DICOM JSON Model (PS3.18 F.2); bulk data is left out (VR only)."""
+    return JSONResponse(files.dicom_json(file_id), media_type="application/dicom+json")
+
+
+def delete_file(file_id: FileId, files: FileServiceDep) -> Response:
+    """Delete the file, its stored blob and its cached renders."""
+    files.delete(file_id)
+    return Response(status_code=204)
+
+
+def health(context: ContextDep) -> dict[str, str]:
+    """Liveness and database reachability."""
+    context.ping_database()
+    return {"status": "ok"}
+
+
+def _window(center: float | None, width: float | None) -> Window | None:
+    if (center is None) != (width is None):
+        raise InvalidParameter("Give both window_center and window_width, or neither.")
+    if center is None or width is None:
+        return None
+    if not (math.isfinite(center) and math.isfinite(width)):
+        raise InvalidParameter("window_center and window_width must be finite numbers.")
+    return Window(center, width)
+
+
+def _file_out(row: DicomFile) -> FileOut:
+    indexed = {k: getattr(row, k) for k in FileOut.model_fields if k not in ("file_id", "has_image")}
+    return FileOut(file_id=row.id, has_image=row.pixel_data_tag is not None, **indexed)

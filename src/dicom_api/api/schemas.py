@@ -1,0 +1,64 @@
+"""Response bodies as the OpenAPI document shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(examples=["No DICOM file with this id."])
+
+
+class UploadOut(BaseModel):
+    file_id: str = Field(pattern="^[0-9a-f]{32}$", examples=["3f2b8a61c9d04e7fa1b2c3d4e5f60718"])
+
+
+class AttributeOut(BaseModel):
+    tag: str = Field(examples=["(0010,0010)"])
+    VR: str = Field(examples=["PN"])
+    name: str = Field(examples=["Patient's Name"])
+    keyword: str | None = Field(default=None, examples=["PatientName"])
+    value: Any = Field(
+        description="Numbers for numeric VRs, a list when VM > 1, SQ as a list of items "
+        "(objects keyed by 8-digit tag), binary as base64 up to 64 KiB, else null.",
+        examples=["Doe^John"],
+    )
+    length: int | None = Field(default=None, description="Bytes of a binary value (always for binary VRs).")
+
+
+class HeaderAttributeOut(BaseModel):
+    header_attributes: AttributeOut
+
+
+class FileOut(BaseModel):
+    file_id: str
+    created_at: datetime
+    size_bytes: int
+    sha256: str
+    patient_id: str | None
+    patient_name: str | None
+    study_instance_uid: str | None
+    series_instance_uid: str | None
+    sop_instance_uid: str | None
+    sop_class_uid: str | None
+    modality: str | None
+    study_date: str | None
+    rows: int | None
+    columns: int | None
+    number_of_frames: int | None
+    transfer_syntax_uid: str | None
+    has_image: bool = Field(description="Whether the file carries Pixel Data that can be rendered.")
+
+
+class FileListOut(BaseModel):
+    items: list[FileOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class HealthOut(BaseModel):
+    status: str = Field(examples=["ok"])

@@ -1,0 +1,128 @@
+"""Attributes as JSON: one element in the {"VR", "name", "value"} shape, and whole headers.
+
+Value mapping (PS3.5 6.2 value representations): numbers for the numeric VRs, a list when VM > 1,
+PN/DA/TM/DT as their DICOM strings, SQ as a list of items (objects keyed by tag), binary VRs as base64
+up to BULK_LIMIT bytes and null with "length" above it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag, Tag
+
+from dicom_api.errors import AttributeNotFound, InvalidParameter
+
+BULK_LIMIT = 64 * 1024
+INT_VRS = frozenset({"IS", "US", "SS", "UL", "SL", "UV", "SV"})
+FLOAT_VRS = frozenset({"DS", "FL", "FD"})
+BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN", "OB or OW", "US or OW", "US or SS or OW"})
+HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_tag_part(text: str | None, label: str) -> int:
+    """Parse a tag group or element given as four hex digits, with an optional 0x prefix, any case."""
+    if text is None or text == "":
+        raise InvalidParameter(f"{label} is required: four hexadecimal digits such as 0010.")
+    digits = text[2:] if text[:2].lower() == "0x" else text
+    if len(digits) != 4 or not set(digits) <= HEX:
+        raise InvalidParameter(f"{label} must be four hexadecimal digits (optionally prefixed with 0x).")
+    return int(digits, 16)
+
+
+def tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def find_element(ds: Dataset, tag: int) -> DataElement:
+    """The element ``tag`` of the file: group 0002 from the file meta, the rest from the data set."""
+    source = ds.file_meta if tag >> 16 == 0x0002 and getattr(ds, "file_meta", None) is not None else ds
+    if Tag(tag) not in source:
+        raise AttributeNotFound(f"The file has no attribute {tag_text(tag)}.")
+    return source[tag]  # __getitem__ converts raw elements and sets the private creator
+
+
+def element_json(elem: DataElement) -> dict[str, Any]:
+    """One element as {"tag", "VR", "name", "keyword", "value"} (plus "length" for large binary values)."""
+    vr = str(elem.VR)
+    out: dict[str, Any] = {
+        "tag": tag_text(elem.tag),
+        "VR": vr,
+        "name": _name(elem),
+        "keyword": keyword_for_tag(elem.tag) or None,
+    }
+    if vr == "SQ":
+        out["value"] = [dataset_json(item) for item in elem.value or []]
+        return out
+    if vr in BINARY_VRS:
+        raw = elem.value
+        length = len(raw) if isinstance(raw, bytes | bytearray) else int(getattr(elem, "length", 0) or 0)
+        if isinstance(raw, bytes | bytearray) and length <= BULK_LIMIT:
+            out["value"] = base64.b64encode(bytes(raw)).decode("ascii")
+        else:
+            out["value"] = None
+        out["length"] = length
+        return out
+    out["value"] = _value(elem, vr)
+    return out
+
+
+def bulk_element_json(tag: int, vr: str, length: int) -> dict[str, Any]:
+    """A large value (Pixel Data) described from its position in the file, without reading it."""
+    return {
+        "tag": tag_text(tag),
+        "VR": vr,
+        "name": _name(DataElement(tag, vr, None)),
+        "keyword": keyword_for_tag(tag) or None,
+        "value": None,
+        "length": length,
+    }
+
+
+def dataset_json(ds: Dataset) -> dict[str, Any]:
+    """Every element of ``ds`` keyed by its 8-digit tag, as in the DICOM JSON Model (PS3.18 F.2)."""
+    result: dict[str, Any] = {}
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+        except Exception:  # noqa: S112 - one malformed value must not hide the rest of the header
+            continue
+        result[f"{int(tag):08X}"] = element_json(elem)
+    return result
+
+
+def _name(elem: DataElement) -> str:
+    name = str(elem.name)
+    if BaseTag(elem.tag).is_private and name.startswith("[") and name.endswith("]"):
+        return name[1:-1]
+    return name
+
+
+def _value(elem: DataElement, vr: str) -> Any:
+    value = elem.value
+    if value is None or value == "" or (isinstance(value, MultiValue | list) and len(value) == 0):
+        return None
+    if isinstance(value, MultiValue | list | tuple):
+        return [_scalar(v, vr) for v in value]
+    return _scalar(value, vr)
+
+
+def _scalar(value: Any, vr: str) -> Any:
+    try:
+        if vr in INT_VRS:
+            return int(value)
+        if vr in FLOAT_VRS:
+            number = float(value)
+            return number if number == number and abs(number) != float("inf") else str(value)
+    except (TypeError, ValueError):
+        return str(value).strip()  # a non-conformant number is shown as written
+    if vr == "AT":
+        return tag_text(int(value))
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)

@@ -1,0 +1,185 @@
+"""Render one frame of a DICOM image to an 8-bit PNG, the way a radiologist expects to see it.
+
+The grayscale pipeline follows PS3.4 N.2: stored values -> Modality LUT (PS3.3 C.11.1) -> VOI LUT
+(PS3.3 C.11.2) -> Presentation LUT (PS3.3 C.11.6, MONOCHROME1 inverted). Colour images (RGB, YBR, palette,
+PS3.3 C.7.6.3.1.2) become RGB. Overlays are never burned in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import cv2
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
+from pydicom.pixels.utils import pixel_array
+from pydicom.uid import UID
+
+from dicom_api.errors import InvalidParameter, NoImage, UndecodableImage
+
+# Measured: OpenCV at level 1 with the RLE strategy encodes a 2500x2000 radiograph ~4x faster than Pillow's
+# default level 6, for a file of about the same size.
+_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+_LUT_MAX_ENTRIES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Window:
+    """A VOI window (PS3.3 C.11.2.1.2): centre, width and the VOI LUT Function."""
+
+    center: float
+    width: float
+    function: str = "LINEAR"
+
+
+def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None) -> bytes:
+    """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes."""
+    ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
+    fp.seek(0)
+    image = render_array(fp, ds, frame, window)
+    ok, encoded = cv2.imencode(
+        ".png", image if image.ndim == 2 else np.ascontiguousarray(image[..., ::-1]), _PNG_PARAMS
+    )
+    if not ok:  # pragma: no cover - OpenCV fails only on impossible shapes, which render_array excludes
+        raise UndecodableImage("The image could not be encoded as PNG.")
+    return bytes(encoded.tobytes())
+
+
+def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | None = None) -> np.ndarray:
+    """Decode ``frame`` (1-based) only and return it as uint8, H x W (grey) or H x W x 3 (RGB)."""
+    if "Rows" not in ds or "Columns" not in ds:
+        raise NoImage("The DICOM file has no image: it carries no Pixel Data.")
+    frames = int(ds.get("NumberOfFrames") or 1)
+    if not 1 <= frame <= frames:
+        raise InvalidParameter(f"frame must be between 1 and {frames}.")
+    try:
+        arr = pixel_array(fp, index=frame - 1)
+    except Exception:
+        raise UndecodableImage(f"The pixel data cannot be decoded ({_syntax_name(ds)}).") from None
+    if arr.ndim == 3 and arr.shape[-1] not in (3, 4) or arr.ndim not in (2, 3):
+        raise UndecodableImage(f"The decoded pixel data has an unexpected shape ({_syntax_name(ds)}).")
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    if photometric == "PALETTE COLOR":
+        return _palette_to_rgb(arr, ds)
+    if arr.ndim == 3:
+        return _colour_to_8bit(arr[..., :3], ds)
+    return grayscale_to_8bit(arr, ds, window)
+
+
+def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None) -> np.ndarray:
+    """Modality LUT, VOI and polarity (PS3.4 N.2.1) to uint8.
+
+    Integer frames go through a lookup table built over their value range (much cheaper than float maths
+    on every pixel); other frames are computed directly.
+    """
+    if arr.dtype.kind in "iu" and 0 < int(arr.max()) - int(arr.min()) + 1 <= _LUT_MAX_ENTRIES:
+        low = int(arr.min())
+        values = np.arange(low, int(arr.max()) + 1, dtype=np.int64).astype(arr.dtype)
+        lut = _to_8bit(values, ds, window)
+        return np.asarray(lut[(arr.astype(np.int64) - low)], dtype=np.uint8)
+    return _to_8bit(arr, ds, window)
+
+
+def _to_8bit(values: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarray:
+    modality = np.asarray(apply_modality_lut(values, ds), dtype=np.float64)
+    chosen = window or first_window(ds)
+    if chosen is not None:
+        out = apply_window(modality, chosen)
+    elif "VOILUTSequence" in ds and len(ds.VOILUTSequence) > 0:
+        out = _voi_lut_sequence(values, ds)
+    else:
+        out = _min_max(modality)
+    if _inverted(ds):
+        out = 255.0 - out
+    return _uint8(out)
+
+
+def first_window(ds: Dataset) -> Window | None:
+    """The first Window Center/Width pair stored in the file (PS3.3 C.11.2.1.2), if any is usable."""
+    center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
+    if center is None or width is None or center == "" or width == "":
+        return None
+    try:
+        c = float(center[0] if isinstance(center, MultiValue) else center)
+        w = float(width[0] if isinstance(width, MultiValue) else width)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if w <= 0:
+        return None
+    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    return Window(c, w, function)
+
+
+def apply_window(x: np.ndarray, window: Window) -> np.ndarray:
+    """Map values to 0..255 by a VOI window: LINEAR, LINEAR_EXACT or SIGMOID (PS3.3 C.11.2.1.2-3)."""
+    c, w = window.center, window.width
+    if window.function == "SIGMOID":
+        return np.asarray(255.0 / (1.0 + np.exp(-4.0 * (x - c) / w)))
+    if window.function == "LINEAR_EXACT":
+        return np.asarray(np.clip(((x - c) / w + 0.5) * 255.0, 0.0, 255.0))
+    if w <= 1:
+        return np.where(x > c - 0.5, 255.0, 0.0)
+    return np.asarray(np.clip(((x - (c - 0.5)) / (w - 1) + 0.5) * 255.0, 0.0, 255.0))
+
+
+def _voi_lut_sequence(values: np.ndarray, ds: Dataset) -> np.ndarray:
+    """The first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), scaled by its entry bit depth."""
+    out = np.asarray(apply_voi_lut(np.asarray(apply_modality_lut(values, ds)), ds, index=0), dtype=np.float64)
+    item = ds.VOILUTSequence[0]
+    bits = int(item.LUTDescriptor[2]) if "LUTDescriptor" in item else 16
+    top = float((1 << max(1, min(bits, 16))) - 1)
+    if out.size and out.max() > top:  # descriptor understates the data: fall back to the data's range
+        return _min_max(out)
+    return out / top * 255.0
+
+
+def _min_max(x: np.ndarray) -> np.ndarray:
+    low, high = float(x.min()), float(x.max())
+    if high <= low:
+        return np.zeros_like(x, dtype=np.float64)
+    return (x - low) * (255.0 / (high - low))
+
+
+def _inverted(ds: Dataset) -> bool:
+    """MONOCHROME1 shows low values bright; an explicit Presentation LUT Shape decides when present."""
+    shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+    if shape in ("INVERSE", "IDENTITY"):
+        return shape == "INVERSE"
+    return str(ds.get("PhotometricInterpretation", "")).strip().upper() == "MONOCHROME1"
+
+
+def _palette_to_rgb(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    try:
+        rgb = apply_color_lut(arr, ds)
+    except Exception:
+        raise UndecodableImage("The palette colour lookup tables cannot be applied.") from None
+    if rgb.dtype.itemsize > 1:
+        rgb = rgb >> (8 * (rgb.dtype.itemsize - 1))
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def _colour_to_8bit(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """RGB samples (YBR already converted by the decoder) scaled to 8 bits."""
+    bits = int(ds.get("BitsStored") or arr.dtype.itemsize * 8)
+    if arr.dtype.kind == "f":
+        return _uint8(_min_max(arr))
+    if bits > 8:
+        arr = np.right_shift(arr.astype(np.uint64), bits - 8)
+    return _uint8(arr)
+
+
+def _uint8(x: np.ndarray) -> np.ndarray:
+    return np.asarray(np.clip(np.rint(x), 0, 255), dtype=np.uint8)
+
+
+def _syntax_name(ds: Any) -> str:
+    meta = getattr(ds, "file_meta", None)
+    uid = meta.get("TransferSyntaxUID") if meta is not None else None
+    if not uid:
+        return "unknown transfer syntax"
+    name = UID(str(uid)).name
+    return f"{name}, {uid}" if name and name != str(uid) else str(uid)

@@ -1,0 +1,74 @@
+"""The one error family. Each error carries its HTTP status; the API renders every one as {"error": message}.
+
+Messages are written for a person and never carry patient data.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status_code = 500
+    default_message = "Internal server error."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+        self.message = message or self.default_message
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(AppError):
+    status_code = 400
+    default_message = "The request is not valid."
+
+
+class InvalidDicom(BadRequest):
+    default_message = "The file is not a valid DICOM file."
+
+
+class InvalidParameter(BadRequest):
+    default_message = "A parameter is not valid."
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    default_message = "Authentication is required."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class NotFound(AppError):
+    status_code = 404
+    default_message = "Not found."
+
+
+class FileNotFound(NotFound):
+    default_message = "No DICOM file with this id."
+
+
+class AttributeNotFound(NotFound):
+    default_message = "The file has no such attribute."
+
+
+class NoImage(NotFound):
+    default_message = "The DICOM file has no image (no Pixel Data)."
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    default_message = "The upload is larger than the configured limit."
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    default_message = "The request body must be multipart/form-data."
+
+
+class UndecodableImage(AppError):
+    status_code = 422
+    default_message = "The pixel data cannot be decoded."
+
+
+class StorageError(AppError):
+    status_code = 500
+    default_message = "The file store failed."

@@ -1,0 +1,69 @@
+"""create_app: the one place that wires every layer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dicom_api import __version__
+from dicom_api.api.docs import mount_swagger
+from dicom_api.api.errors import install_error_handlers
+from dicom_api.api.middleware import RequestLogMiddleware
+from dicom_api.api.router import router
+from dicom_api.config import Settings
+from dicom_api.services.context import AppContext
+
+STALE_SPOOL_SECONDS = 24 * 3600
+
+DESCRIPTION = """Keep DICOM files safely and reach them over HTTP.
+
+Upload a DICOM file, download it rendered as PNG, read any header attribute.
+Every error answers `{"error": "<message>"}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _clear_stale_spool(settings)
+        context = AppContext.build(settings)
+        app.state.context = context
+        await context.renders.warm_up()
+        try:
+            yield
+        finally:
+            context.close()
+
+    app = FastAPI(
+        title="DICOM API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
+    app.include_router(router)
+    mount_swagger(app)
+    return app
+
+
+def _clear_stale_spool(settings: Settings) -> None:
+    """Uploads interrupted by a crash leave spool files; old ones belong to no running request."""
+    spool = settings.spool_dir
+    if not spool.is_dir():
+        return
+    cutoff = time.time() - STALE_SPOOL_SECONDS
+    for path in spool.glob("*.upload"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            logging.getLogger(__name__).warning("could not remove stale spool file %s", path.name)

@@ -1,0 +1,1 @@
+"""Use cases: upload, read, render, delete. No HTTP here."""

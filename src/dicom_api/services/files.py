@@ -1,0 +1,131 @@
+"""Store, find, describe and delete DICOM files."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from dicom_api.db.models import DicomFile
+from dicom_api.db.repository import FileRepository
+from dicom_api.dicom.attributes import bulk_element_json, element_json, find_element
+from dicom_api.dicom.inspect import DicomSummary, inspect_dicom
+from dicom_api.errors import AttributeNotFound, FileNotFound
+from dicom_api.services.headers import HeaderCache
+from dicom_api.storage import BlobStore
+
+RENDERS = "renders"
+
+
+class FileService:
+    def __init__(self, session: Session, store: BlobStore, headers: HeaderCache) -> None:
+        self.session = session
+        self.files = FileRepository(session)
+        self.store = store
+        self.headers = headers
+
+    def ingest(self, staged: Path, size: int, sha256: str) -> DicomFile:
+        """Validate the spooled upload, store it (blob first, then the row) and index it.
+
+        The staged file is always consumed: moved into the store, or removed when refused.
+        """
+        try:
+            summary = inspect_dicom(staged)
+            file_id = uuid.uuid4().hex
+            self.store.put_file(file_id, staged)
+        finally:
+            staged.unlink(missing_ok=True)
+        # A blob whose row is not committed would never be reachable: remove it if the transaction fails.
+        event.listen(self.session, "after_rollback", lambda _s: self.store.delete(file_id), once=True)
+        row = _row(file_id, size, sha256, summary)
+        self.files.add(row)
+        return row
+
+    def get(self, file_id: str) -> DicomFile:
+        row = self.files.get(file_id) if _is_file_id(file_id) else None
+        if row is None:
+            raise FileNotFound()
+        return row
+
+    def list(self, *, limit: int, offset: int) -> tuple[Sequence[DicomFile], int]:
+        return self.files.list(limit=limit, offset=offset), self.files.count()
+
+    def delete(self, file_id: str) -> None:
+        """Row first, then the blob and its renders: a row never points at nothing."""
+        row = self.get(file_id)
+        self.files.delete(row)
+        self.headers.evict(file_id)
+
+        def purge(_session: Session) -> None:
+            self.store.delete_prefix(f"{RENDERS}/{file_id}")
+            self.store.delete(file_id)
+
+        event.listen(self.session, "after_commit", purge, once=True)
+
+    def attribute(self, file_id: str, tag: int) -> dict[str, Any]:
+        """One attribute, from the header or (Pixel Data) from what was indexed at upload."""
+        row = self.get(file_id)
+        if row.pixel_data_tag is not None and tag == row.pixel_data_tag:
+            return bulk_element_json(tag, row.pixel_data_vr or "OB", row.pixel_data_length or 0)
+        ds = self.headers.get(row.id, row.header_length)
+        try:
+            return element_json(find_element(ds, tag))
+        except AttributeNotFound:
+            raise
+        except Exception:  # a malformed value is reported as such, not as a server error
+            raise AttributeNotFound("The attribute exists but its value cannot be read.") from None
+
+    def dicom_json(self, file_id: str) -> dict[str, Any]:
+        """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
+        row = self.get(file_id)
+        ds = self.headers.get(row.id, row.header_length)
+        model: dict[str, Any] = {}
+        if ds.file_meta:
+            model.update(ds.file_meta.to_json_dict(1024, _omit_bulk))
+        model.update(ds.to_json_dict(1024, _omit_bulk))
+        if row.pixel_data_tag is not None:
+            model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
+        return {key: model[key] for key in sorted(model)}
+
+
+def _omit_bulk(_elem: Any) -> str:
+    return ""  # replaced by the VR alone: bulk data is left out of the JSON model
+
+
+def _is_file_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def _fit(value: str | None, length: int) -> str | None:
+    return value[:length] if value else None
+
+
+def _row(file_id: str, size: int, sha256: str, s: DicomSummary) -> DicomFile:
+    pixel = s.pixel_data
+    return DicomFile(
+        id=file_id,
+        created_at=datetime.now(UTC),
+        size_bytes=size,
+        sha256=sha256,
+        patient_id=_fit(s.patient_id, 64),
+        patient_name=_fit(s.patient_name, 324),
+        study_instance_uid=_fit(s.study_instance_uid, 64),
+        series_instance_uid=_fit(s.series_instance_uid, 64),
+        sop_instance_uid=_fit(s.sop_instance_uid, 64),
+        sop_class_uid=_fit(s.sop_class_uid, 64),
+        modality=_fit(s.modality, 16),
+        study_date=_fit(s.study_date, 8),
+        rows=s.rows,
+        columns=s.columns,
+        number_of_frames=s.number_of_frames,
+        transfer_syntax_uid=_fit(s.transfer_syntax_uid, 64),
+        header_length=s.header_length,
+        pixel_data_tag=pixel.tag if pixel else None,
+        pixel_data_vr=pixel.vr if pixel else None,
+        pixel_data_length=pixel.length if pixel else None,
+    )
