@@ -43,7 +43,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
     log.exception("unhandled error request_id=%s", request_id, exc_info=exc)
-    return error_response(500, f"Internal server error (request id {request_id}).")
+    return error_response(500, f"Internal server error (request id {request_id}).", {"X-Request-ID": request_id})
 
 
 def validation_message(errors: Any) -> str:

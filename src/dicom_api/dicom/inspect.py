@@ -10,13 +10,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.encaps import generate_fragments
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from dicom_api.errors import InvalidDicom
 
@@ -69,20 +70,33 @@ def inspect_dicom(path: Path) -> DicomSummary:
     with path.open("rb") as fp:
         has_preamble = _has_preamble(fp, size)
         ds = _read_header(fp, has_preamble)
+        if _is_deflated(ds):
+            return _deflated_summary(fp, has_preamble, size)
         header_end = fp.tell()
         _check_header_fits(ds, size)
         pixel = _pixel_data_info(fp, ds, header_end, size)
-    if len(ds) == 0 and not ds.file_meta:
-        raise InvalidDicom("The file holds no DICOM attributes.")
+    if len(ds) == 0:
+        raise InvalidDicom(
+            "The file holds no DICOM data set (at most its file meta information): it is truncated or empty."
+        )
+    if (
+        pixel is None
+        and "Rows" in ds
+        and "Columns" in ds
+        and "BitsAllocated" in ds
+        and "PixelDataProviderURL" not in ds
+    ):
+        # The Image Pixel module requires Pixel Data (PS3.3 C.7.6.3): a file that stops before it was cut.
+        raise InvalidDicom("The DICOM file is truncated: it describes an image but its Pixel Data is missing.")
     return _summarise(ds, has_preamble, pixel.offset if pixel else size, pixel)
 
 
-def read_header(fp: IO[bytes], *, force: bool = True) -> FileDataset:
+def read_header(fp: BinaryIO, *, force: bool = True) -> FileDataset:
     """Read every attribute before Pixel Data, deferring large values (for files already validated)."""
     return pydicom.dcmread(fp, stop_before_pixels=True, defer_size=64 * 1024, force=force)
 
 
-def _has_preamble(fp: IO[bytes], size: int) -> bool:
+def _has_preamble(fp: BinaryIO, size: int) -> bool:
     head = fp.read(_PREAMBLE + 4)
     fp.seek(0)
     if size >= _PREAMBLE + 4 and head[_PREAMBLE:] == b"DICM":
@@ -97,7 +111,7 @@ def _has_preamble(fp: IO[bytes], size: int) -> bool:
     )
 
 
-def _read_header(fp: IO[bytes], has_preamble: bool) -> FileDataset:
+def _read_header(fp: BinaryIO, has_preamble: bool) -> FileDataset:
     try:
         # force only where the preamble is absent and the start was judged plausible above.
         ds = pydicom.dcmread(fp, stop_before_pixels=True, defer_size=1024, force=not has_preamble)
@@ -110,6 +124,32 @@ def _read_header(fp: IO[bytes], has_preamble: bool) -> FileDataset:
     return ds
 
 
+def _is_deflated(ds: FileDataset) -> bool:
+    meta = ds.file_meta
+    return bool(meta) and str(meta.get("TransferSyntaxUID", "")) == DeflatedExplicitVRLittleEndian
+
+
+def _deflated_summary(fp: BinaryIO, has_preamble: bool, size: int) -> DicomSummary:
+    """A deflated data set (PS3.5 A.5) has no byte positions to check: inflate and read it whole.
+
+    Its header is then the whole file, and Pixel Data is described from the inflated value.
+    """
+    fp.seek(0)
+    try:
+        ds = pydicom.dcmread(fp, force=not has_preamble)
+        elem = next((ds[t] for t in PIXEL_TAGS if t in ds), None)
+        pixel = (
+            None
+            if elem is None
+            else PixelDataInfo(int(elem.tag), str(elem.VR), size, size, len(elem.value or b""), False)
+        )
+    except Exception:
+        raise InvalidDicom("The deflated DICOM data set cannot be inflated: it is truncated or corrupt.") from None
+    if len(ds) == 0:
+        raise InvalidDicom("The file holds no DICOM data set.")
+    return _summarise(ds, has_preamble, size, pixel)
+
+
 def _check_header_fits(ds: Dataset, size: int) -> None:
     """A deferred value is only skipped over while parsing, so check that each one ends inside the file."""
     for elem in ds._dict.values():  # raw elements keep their position in the file
@@ -118,7 +158,7 @@ def _check_header_fits(ds: Dataset, size: int) -> None:
             raise InvalidDicom("The DICOM file is truncated: an attribute runs past the end of the file.")
 
 
-def _pixel_data_info(fp: IO[bytes], ds: FileDataset, start: int, size: int) -> PixelDataInfo | None:
+def _pixel_data_info(fp: BinaryIO, ds: FileDataset, start: int, size: int) -> PixelDataInfo | None:
     """Read the element header at ``start`` (where a header-only read stopped) and check its value fits.
 
     Hand-written because pydicom either reads the whole value or drops the element when it stops before it.
@@ -160,7 +200,7 @@ def _implicit_pixel_vr(ds: Dataset, tag: int) -> str:
     return "OW" if int(ds.get("BitsAllocated", 16) or 16) > 8 else "OB"
 
 
-def _encapsulated_end(fp: IO[bytes], value_offset: int, little: bool) -> int:
+def _encapsulated_end(fp: BinaryIO, value_offset: int, little: bool) -> int:
     """Walk the items of encapsulated Pixel Data (PS3.5 A.4) up to the sequence delimiter; return its end."""
     fp.seek(value_offset)
     try:

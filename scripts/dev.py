@@ -1,0 +1,69 @@
+"""The README's commands, portable to Windows: python scripts/dev.py run | test | lint | bench.
+
+Each command first makes sure the project's virtual environment (.venv) exists and has the project
+installed with its development tools; it reinstalls only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".dicom-api-installed"
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older Python
+        sys.exit("Python 3.11 or newer is needed.")
+    if not PYTHON.exists():
+        print("creating the virtual environment in .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    print("installing the project and its development tools into .venv ...", flush=True)
+    _run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"])
+    STAMP.write_text(wanted)
+
+
+def _run(cmd: list[str]) -> None:
+    code = subprocess.call(cmd, cwd=ROOT)
+    if code:
+        sys.exit(code)
+
+
+def main() -> int:
+    command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if command not in {"run", "test", "lint", "bench"}:
+        print(__doc__)
+        return 2
+    ensure_env()
+    if command == "run":
+        return subprocess.call([str(PYTHON), "-m", "dicom_api.cli", "serve", *args], cwd=ROOT)
+    if command == "test":
+        return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    if command == "bench":
+        return subprocess.call([str(PYTHON), str(ROOT / "benchmarks" / "upload_memory.py"), *args], cwd=ROOT)
+    failed = 0
+    lint_imports = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
+    for tool in (
+        ["-m", "ruff", "check", "."],
+        ["-m", "ruff", "format", "--check", "."],
+        ["-m", "mypy"],
+        ["-c", lint_imports],
+    ):
+        print("==>", " ".join(tool), flush=True)
+        failed |= subprocess.call([str(PYTHON), *tool], cwd=ROOT)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Shared fixtures: settings on a temporary folder, the app over HTTP, reference DICOM files, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dicom_api.config import Settings
+from tests.helpers import make_client
+
+POSTGRES_ADMIN_URL = os.environ.get("DICOM_API_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", render_workers=0)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    yield from make_client(settings)
+
+
+@pytest.fixture
+def upload(client: TestClient):  # noqa: ANN201 - returns a helper
+    def _upload(path: Path | bytes, name: str = "f.dcm") -> str:
+        data = path if isinstance(path, bytes) else path.read_bytes()
+        response = client.post("/upload/dicom", files={"file": (name, data, "application/dicom")})
+        assert response.status_code == 201, response.text
+        return str(response.json()["file_id"])
+
+    return _upload
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for the session; skipped outside CI when the server is unreachable."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(POSTGRES_ADMIN_URL)
+    conninfo = f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+    try:
+        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {admin.host}:{admin.port} is unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {admin.host}:{admin.port} is unreachable: {exc}")
+    name = f"dicom_api_test_{uuid.uuid4().hex[:12]}"
+    with connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield admin.set(database=name).render_as_string(hide_password=False)
+        finally:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
