@@ -11,15 +11,30 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
-from tests.helpers import make_client
+from tests.helpers import make_client, settings_for
 
 POSTGRES_ADMIN_URL = os.environ.get("DICOM_API_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its production cost makes every sign-in ~100 ms; tests use the cheapest parameters.
+    The code paths are the same, and the security tests check the production hasher's parameters."""
+    from argon2 import PasswordHasher
+
+    from dicom_api.auth import passwords
+
+    saved = passwords._hasher, passwords._DUMMY_HASH
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("timing-equaliser-not-a-password")
+    yield
+    passwords._hasher, passwords._DUMMY_HASH = saved
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", render_workers=0)
+    return settings_for(tmp_path / "data")
 
 
 @pytest.fixture

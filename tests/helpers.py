@@ -20,7 +20,36 @@ def sample(name: str) -> Path:
     return Path(str(path))
 
 
-def make_client(settings: Settings) -> Iterator[TestClient]:
+ADMIN_PASSWORD = "admin-password-for-tests"
+JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+def settings_for(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": data_dir, "render_workers": 0, "admin_password": ADMIN_PASSWORD,
+                                 "jwt_secret": JWT_SECRET, **overrides}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def login(client: TestClient, username: str, password: str) -> str:
+    response = client.post("/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def add_user(client: TestClient, username: str, password: str | None = None, role: str = "user") -> str:
+    """Create an account through the admin API; returns a bearer token for it."""
+    password = password or f"{username}-password-123"
+    admin = login(client, "admin", ADMIN_PASSWORD)
+    response = client.post("/users", json={"username": username, "password": password, "role": role},
+                           headers={"Authorization": f"Bearer {admin}"})
+    assert response.status_code == 201, response.text
+    return login(client, username, password)
+
+
+def make_client(settings: Settings, *, as_user: str | None = "alice") -> Iterator[TestClient]:
+    """The app over HTTP; by default every request carries a regular user's bearer token."""
     upgrade(settings.database_url)
     with TestClient(create_app(settings)) as client:
+        if as_user:
+            client.headers["Authorization"] = f"Bearer {add_user(client, as_user)}"
         yield client

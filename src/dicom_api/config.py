@@ -30,6 +30,31 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
     log_level: str = "info"
 
+    # Authentication (see README "Users and tokens")
+    jwt_secret: str = Field(
+        default="",
+        description="HS256 signing key, at least 32 bytes; generated on the "
+        "embedded default when unset and kept in <data_dir>/jwt-secret.",
+    )
+    jwt_previous_secrets: list[str] = Field(
+        default_factory=list,
+        description="Old HS256 keys still accepted for verification during a rotation (JSON list).",
+    )
+    jwt_algorithm: str = Field(default="HS256", description="HS256, RS256 or ES256.")
+    jwt_private_key_file: Path | None = Field(default=None, description="PEM private key for RS256/ES256.")
+    jwt_public_key_file: Path | None = Field(default=None, description="PEM public key for RS256/ES256.")
+    jwt_issuer: str = "dicom-api"
+    jwt_audience: str = "dicom-api"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300)
+    admin_password: str = Field(
+        default="", description="Password of the first 'admin' account; generated and printed once when unset."
+    )
+    open_registration: bool = Field(default=False, description="Allow POST /auth/register.")
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    login_max_failures_per_user: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -37,6 +62,25 @@ class Settings(BaseSettings):
         if value not in {"critical", "error", "warning", "info", "debug"}:
             raise ValueError("log_level must be one of critical, error, warning, info, debug")
         return value
+
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        if value not in {"HS256", "RS256", "ES256"}:
+            raise ValueError("jwt_algorithm must be HS256, RS256 or ES256")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: str) -> str:
+        if value and len(value.encode()) < 32:
+            raise ValueError("jwt_secret must be at least 32 bytes; leave it unset to generate one")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """Running on the embedded defaults (SQLite), where the service may keep its own key file."""
+        return self.database_url.startswith("sqlite")
 
     @model_validator(mode="after")
     def _embedded_defaults(self) -> Settings:
@@ -47,6 +91,10 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgresql://"):
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
+        if self.jwt_algorithm != "HS256" and not (self.jwt_private_key_file and self.jwt_public_key_file):
+            raise ValueError(f"{self.jwt_algorithm} needs jwt_private_key_file and jwt_public_key_file")
+        if self.jwt_algorithm == "HS256" and not self.jwt_secret and not self.embedded:
+            raise ValueError("DICOM_API_JWT_SECRET must be set (32 bytes or more) outside the embedded set-up")
         return self
 
     @property

@@ -37,6 +37,11 @@ class Unauthorized(AppError):
         super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
 
 
+class Forbidden(AppError):
+    status_code = 403
+    default_message = "This action is not allowed for your account."
+
+
 class NotFound(AppError):
     status_code = 404
     default_message = "Not found."
@@ -54,6 +59,11 @@ class NoImage(NotFound):
     default_message = "The DICOM file has no image (no Pixel Data)."
 
 
+class Conflict(AppError):
+    status_code = 409
+    default_message = "The request conflicts with the current state."
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     default_message = "The upload is larger than the configured limit."
@@ -67,6 +77,14 @@ class UnsupportedMediaType(AppError):
 class UndecodableImage(AppError):
     status_code = 422
     default_message = "The pixel data cannot be decoded."
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    default_message = "Too many attempts; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
 
 
 class StorageError(AppError):

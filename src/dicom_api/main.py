@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from dicom_api import __version__
 from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import install_error_handlers
-from dicom_api.api.middleware import RequestLogMiddleware
-from dicom_api.api.router import router
+from dicom_api.api.middleware import AuditMiddleware, RequestLogMiddleware
+from dicom_api.api.router import AUDITED, router
 from dicom_api.config import Settings
 from dicom_api.services.context import AppContext
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _clear_stale_spool(settings)
         context = AppContext.build(settings)
+        context.bootstrap_admin()
         app.state.context = context
         await context.renders.warm_up()
         try:
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    app.add_middleware(AuditMiddleware, actions=AUDITED)
     app.add_middleware(RequestLogMiddleware)
     app.include_router(router)
     mount_swagger(app)

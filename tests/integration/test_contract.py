@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from dicom_api.config import Settings
-from tests.helpers import make_client, sample
+from tests.helpers import make_client, sample, settings_for
 
 CT = sample("CT_small.dcm")
 
@@ -178,7 +178,7 @@ def test_upload_without_file_field_or_multipart(client: TestClient, settings: Se
 
 
 def test_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", render_workers=0, max_upload_bytes=10_000)
+    settings = settings_for(tmp_path / "data", max_upload_bytes=10_000)
     for client in make_client(settings):
 
         def body():  # chunked, no Content-Length: the limit must be enforced while streaming
@@ -277,7 +277,7 @@ def test_unhandled_error_is_500_with_request_id(settings: Settings, monkeypatch)
     monkeypatch.setattr(files.FileService, "list", boom)
     upgrade_settings = settings
     for client in make_client(upgrade_settings):
-        client_no_raise = TestClient(client.app, raise_server_exceptions=False)
+        client_no_raise = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
         response = client_no_raise.get("/files")
         assert response.status_code == 500
         body = response.json()

@@ -6,10 +6,17 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from dicom_api.db.models import User
+from dicom_api.errors import Forbidden, Unauthorized
+from dicom_api.services.accounts import AccountService
 from dicom_api.services.context import AppContext
 from dicom_api.services.files import FileService
+
+# auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's.
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
 def get_context(request: Request) -> AppContext:
@@ -35,8 +42,38 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_file_service(session: SessionDep, context: ContextDep) -> FileService:
-    return FileService(session, context.store, context.headers)
+def get_accounts(session: SessionDep, context: ContextDep) -> AccountService:
+    return AccountService(session, context.tokens, context.settings.refresh_token_ttl_seconds)
+
+
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+
+
+def get_current_user(
+    request: Request, token: Annotated[str | None, Depends(bearer)], context: ContextDep, accounts: AccountsDep
+) -> User:
+    """The caller, from a valid bearer token of an active account whose tokens were not revoked."""
+    if not token:
+        raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
+    user = accounts.user_for(context.tokens.decode(token))
+    request.state.user_id, request.state.username = user.id, user.username  # for the audit trail
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise Forbidden("This needs an admin account.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]
+
+
+def get_file_service(session: SessionDep, context: ContextDep, user: CurrentUser) -> FileService:
+    return FileService(session, context.store, context.headers, owner_id=user.id)
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]

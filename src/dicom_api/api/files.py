@@ -34,6 +34,7 @@ async def upload_dicom(request: Request, files: FileServiceDep, context: Context
         request.headers.get("content-type"), request.stream(), context.settings.spool_dir, limit
     )
     row = await run_in_threadpool(files.ingest, spooled.path, spooled.size, spooled.sha256)
+    request.state.audit_file_id = row.id
     return JSONResponse(
         UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
     )

@@ -2,96 +2,107 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import files
-from dicom_api.api.schemas import ErrorOut, FileListOut, FileOut, HeaderAttributeOut, HealthOut, UploadOut
+from dicom_api.api import accounts, files
+from dicom_api.api.schemas import (
+    AuditListOut,
+    ErrorOut,
+    FileListOut,
+    FileOut,
+    HeaderAttributeOut,
+    HealthOut,
+    TokenOut,
+    UploadOut,
+    UserListOut,
+    UserOut,
+)
+
+_DESCRIBED = {
+    400: "Invalid parameter or input", 401: "Missing, invalid or expired bearer token",
+    403: "Not allowed for this account", 404: "Not found", 409: "Conflicts with the current state",
+    413: "Upload larger than the limit", 415: "Not multipart/form-data",
+    422: "Pixel data that cannot be decoded", 429: "Too many failed sign-in attempts",
+}  # fmt: skip
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        400: "Invalid parameter or input",
-        404: "Not found",
-        413: "Upload larger than the limit",
-        415: "Not multipart/form-data",
-        422: "Pixel data that cannot be decoded",
-    }
-    return {code: {"model": ErrorOut, "description": described[code]} for code in codes}
+def _errors(*codes: int, extra: dict[int | str, dict[str, Any]] | None = None) -> dict[int | str, dict[str, Any]]:
+    described: dict[int | str, dict[str, Any]] = dict(extra or {})
+    described.update({code: {"model": ErrorOut, "description": _DESCRIBED[code]} for code in codes})
+    return described
 
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "A DICOM file (PS3.10)."}
-                    },
-                }
-            }
-        },
-    }
-}
-_PNG: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/png": {}}, "description": "The rendered frame"},
-    304: {"description": "Not modified"},
-}
-_DICOM: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/dicom": {}}, "description": "The original file"}
-}
-_DICOM_JSON: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/dicom+json": {}}, "description": "DICOM JSON Model"}
-}
+_FILE_FIELD = {"type": "string", "format": "binary", "description": "A DICOM file (PS3.10)."}
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": _FILE_FIELD}}}}}}  # fmt: skip
+_PNG = {200: {"content": {"image/png": {}}, "description": "The rendered frame"}, 304: {"description": "Not modified"}}
+_DICOM = {200: {"content": {"application/dicom": {}}, "description": "The original file, byte for byte"}}
+_DICOM_JSON = {200: {"content": {"application/dicom+json": {}}, "description": "The header, DICOM JSON Model"}}
 
 router = APIRouter()
 add = router.add_api_route
-add(
-    "/upload/dicom",
-    files.upload_dicom,
-    methods=["POST"],
-    status_code=201,
-    tags=["contract"],
-    response_model=UploadOut,
-    responses=_errors(400, 413, 415),
-    openapi_extra=_UPLOAD_BODY,
-)
-add(
-    "/download/png/{file_id}",
-    files.download_png,
-    methods=["GET"],
-    tags=["contract"],
-    response_class=Response,
-    responses={**_PNG, **_errors(400, 404, 422)},
-)
-add(
-    "/header_attribute",
-    files.header_attribute,
-    methods=["GET"],
-    tags=["contract"],
-    response_model=HeaderAttributeOut,
-    response_model_exclude_unset=True,
-    responses=_errors(400, 404),
-)
-add("/files", files.list_files, methods=["GET"], tags=["files"], response_model=FileListOut, responses=_errors(400))
-add("/files/{file_id}", files.get_file, methods=["GET"], tags=["files"], response_model=FileOut, responses=_errors(404))
-add(
-    "/files/{file_id}/dicom",
-    files.download_dicom,
-    methods=["GET"],
-    tags=["files"],
-    responses={**_DICOM, **_errors(404)},
-)
-add(
-    "/files/{file_id}/attributes",
-    files.file_attributes,
-    methods=["GET"],
-    tags=["files"],
-    responses={**_DICOM_JSON, **_errors(404)},
-)
-add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, tags=["files"], responses=_errors(404))
+
+# fmt: off
+# The contract
+add("/upload/dicom", files.upload_dicom, methods=["POST"], status_code=201, tags=["contract"],
+    response_model=UploadOut, responses=_errors(400, 401, 413, 415), openapi_extra=_UPLOAD_BODY)
+add("/download/png/{file_id}", files.download_png, methods=["GET"], tags=["contract"], response_class=Response,
+    responses=_errors(400, 401, 404, 422, extra=_PNG))  # type: ignore[arg-type]
+add("/header_attribute", files.header_attribute, methods=["GET"], tags=["contract"], response_model=HeaderAttributeOut,
+    response_model_exclude_unset=True, responses=_errors(400, 401, 404))
+
+# Files
+add("/files", files.list_files, methods=["GET"], tags=["files"], response_model=FileListOut,
+    responses=_errors(400, 401))
+add("/files/{file_id}", files.get_file, methods=["GET"], tags=["files"], response_model=FileOut,
+    responses=_errors(401, 404))
+add("/files/{file_id}/dicom", files.download_dicom, methods=["GET"], tags=["files"],
+    responses=_errors(401, 404, extra=_DICOM))  # type: ignore[arg-type]
+add("/files/{file_id}/attributes", files.file_attributes, methods=["GET"], tags=["files"],
+    responses=_errors(401, 404, extra=_DICOM_JSON))  # type: ignore[arg-type]
+add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, tags=["files"],
+    responses=_errors(401, 404))
+
+# Sign-in
+add("/auth/token", accounts.sign_in, methods=["POST"], tags=["auth"], response_model=TokenOut,
+    responses=_errors(400, 401, 429))
+add("/auth/refresh", accounts.refresh, methods=["POST"], tags=["auth"], response_model=TokenOut,
+    responses=_errors(400, 401))
+add("/auth/logout", accounts.sign_out, methods=["POST"], status_code=204, tags=["auth"], responses=_errors(400))
+add("/auth/register", accounts.register, methods=["POST"], status_code=201, tags=["auth"], response_model=UserOut,
+    responses=_errors(400, 403, 409))
+
+# Accounts
+add("/users/me", accounts.me, methods=["GET"], tags=["users"], response_model=UserOut, responses=_errors(401))
+add("/users/me/password", accounts.change_my_password, methods=["POST"], status_code=204, tags=["users"],
+    responses=_errors(400, 401))
+add("/users", accounts.create_user, methods=["POST"], status_code=201, tags=["users"], response_model=UserOut,
+    responses=_errors(400, 401, 403, 409))
+add("/users", accounts.list_users, methods=["GET"], tags=["users"], response_model=UserListOut,
+    responses=_errors(400, 401, 403))
+add("/users/{user_id}", accounts.update_user, methods=["PATCH"], tags=["users"], response_model=UserOut,
+    responses=_errors(400, 401, 403, 404, 409))
+add("/users/{user_id}", accounts.delete_user, methods=["DELETE"], status_code=204, tags=["users"],
+    responses=_errors(401, 403, 404, 409))
+
+# Operations
+add("/audit", accounts.read_audit, methods=["GET"], tags=["audit"], response_model=AuditListOut,
+    responses=_errors(400, 401, 403))
 add("/health", files.health, methods=["GET"], tags=["operations"], response_model=HealthOut)
+# fmt: on
+
+# What the audit trail records: every access to patient data, and every sign-in.
+AUDITED: dict[Callable[..., Any], str] = {
+    files.upload_dicom: "upload",
+    files.download_png: "download_png",
+    files.header_attribute: "read_attribute",
+    files.list_files: "list",
+    files.get_file: "read_file",
+    files.download_dicom: "download_original",
+    files.file_attributes: "read_attributes",
+    files.delete_file: "delete",
+    accounts.sign_in: "login",
+}

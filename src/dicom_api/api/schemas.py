@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -62,3 +62,71 @@ class FileListOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: str = Field(examples=["ok"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str = Field(description="Exchange at POST /auth/refresh for a new pair; single use.")
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class RegisterIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64, examples=["jdoe"])
+    password: str = Field(min_length=12, max_length=1024)
+
+
+class UserCreateIn(RegisterIn):
+    role: Literal["user", "admin"] = "user"
+
+
+class UserPatchIn(BaseModel):
+    is_active: bool | None = None
+    role: Literal["user", "admin"] | None = None
+    password: str | None = Field(default=None, min_length=12, max_length=1024)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=12, max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserListOut(BaseModel):
+    items: list[UserOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: datetime
+    user_id: str | None
+    username: str | None
+    action: str
+    file_id: str | None
+    client: str | None
+    outcome: str
+    status: int
+    request_id: str | None
+    hash: str
+
+
+class AuditListOut(BaseModel):
+    items: list[AuditEventOut]
+    total: int
+    limit: int
+    offset: int

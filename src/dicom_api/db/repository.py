@@ -1,33 +1,169 @@
-"""Queries on files. Every read goes through here, so visibility rules have one home."""
+"""Queries. Every read of files starts from the owner: what a caller may not see does not exist."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from dicom_api.db.models import DicomFile
+from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, User
 
 
 class FileRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, owner_id: str) -> None:
         self.session = session
+        self.owner_id = owner_id
 
     def add(self, row: DicomFile) -> None:
+        row.owner_id = self.owner_id
         self.session.add(row)
         self.session.flush()
 
     def get(self, file_id: str) -> DicomFile | None:
-        return self.session.get(DicomFile, file_id)
+        query = select(DicomFile).where(DicomFile.owner_id == self.owner_id, DicomFile.id == file_id)
+        return self.session.scalars(query).one_or_none()
 
     def list(self, *, limit: int, offset: int) -> Sequence[DicomFile]:
-        query = select(DicomFile).order_by(DicomFile.created_at.desc(), DicomFile.id.desc())
+        query = (
+            select(DicomFile)
+            .where(DicomFile.owner_id == self.owner_id)
+            .order_by(DicomFile.created_at.desc(), DicomFile.id.desc())
+        )
         return self.session.scalars(query.limit(limit).offset(offset)).all()
 
     def count(self) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(DicomFile)) or 0)
+        query = select(func.count()).select_from(DicomFile).where(DicomFile.owner_id == self.owner_id)
+        return int(self.session.scalar(query) or 0)
 
     def delete(self, row: DicomFile) -> None:
         self.session.delete(row)
         self.session.flush()
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: str) -> User | None:
+        return self.session.get(User, user_id)
+
+    def by_username(self, username: str) -> User | None:
+        return self.session.scalars(select(User).where(User.username == username)).one_or_none()
+
+    def list(self, *, limit: int, offset: int) -> Sequence[User]:
+        return self.session.scalars(select(User).order_by(User.created_at, User.id).limit(limit).offset(offset)).all()
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(User)) or 0)
+
+    def count_active_admins(self) -> int:
+        query = select(func.count()).select_from(User).where(User.role == "admin", User.is_active.is_(True))
+        return int(self.session.scalar(query) or 0)
+
+    def owns_files(self, user_id: str) -> bool:
+        return self.session.scalar(select(DicomFile.id).where(DicomFile.owner_id == user_id).limit(1)) is not None
+
+    def add(self, user: User) -> None:
+        self.session.add(user)
+        self.session.flush()
+
+    def delete(self, user: User) -> None:
+        self.session.delete(user)
+        self.session.flush()
+
+
+class RefreshTokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, token: RefreshToken) -> None:
+        self.session.add(token)
+        self.session.flush()
+
+    def by_hash(self, token_hash: str) -> RefreshToken | None:
+        query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def revoke_user(self, user_id: str, now: datetime) -> None:
+        self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class LoginFailureRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def recent(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many failures for ``key`` since ``since``, and the oldest of them."""
+        query = select(func.count(), func.min(LoginFailure.at)).where(LoginFailure.key == key, LoginFailure.at > since)
+        count, oldest = self.session.execute(query).one()
+        return int(count or 0), oldest
+
+    def add(self, key: str, at: datetime) -> None:
+        self.session.add(LoginFailure(key=key, at=at))
+
+    def clear(self, key: str) -> None:
+        self.session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+
+    def prune(self, before: datetime) -> None:
+        self.session.execute(delete(LoginFailure).where(LoginFailure.at < before))
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_head(self) -> AuditHead:
+        """Take the chain's head for this transaction; the UPDATE comes first so concurrent appenders wait."""
+        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+        head = self.session.get(AuditHead, 1, populate_existing=True)
+        assert head is not None  # noqa: S101 - created by the migration
+        return head
+
+    def add(self, event: AuditEvent) -> None:
+        self.session.add(event)
+
+    def search(
+        self,
+        *,
+        user_id: str | None,
+        file_id: str | None,
+        action: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[AuditEvent], int]:
+        conditions = []
+        if user_id:
+            conditions.append(AuditEvent.user_id == user_id)
+        if file_id:
+            conditions.append(AuditEvent.file_id == file_id)
+        if action:
+            conditions.append(AuditEvent.action == action)
+        if since:
+            conditions.append(AuditEvent.at >= since)
+        if until:
+            conditions.append(AuditEvent.at < until)
+        rows = self.session.scalars(
+            select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
+        ).all()
+        total = int(self.session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0)
+        return rows, total
+
+    def in_order(self) -> Iterator[AuditEvent]:
+        """The whole trail in order, streamed in batches (it grows without bound)."""
+        query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+        yield from self.session.scalars(query)

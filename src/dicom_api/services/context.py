@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
 from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.services.accounts import AccountService, LoginThrottle
+from dicom_api.services.audit import AuditLog
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import RenderPool
 from dicom_api.storage import BlobStore, open_blob_store
@@ -22,19 +25,43 @@ class AppContext:
     store: BlobStore
     headers: HeaderCache
     renders: RenderPool
+    tokens: TokenCodec
+    throttle: LoginThrottle
+    audit: AuditLog
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
         engine = make_engine(settings.database_url)
         store = open_blob_store(settings.storage_url)
+        sessions = make_session_factory(engine)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             store=store,
             headers=HeaderCache(store, settings.header_cache_size),
             renders=RenderPool(settings.storage_url, settings.render_workers),
+            tokens=token_codec(settings),
+            throttle=LoginThrottle(
+                sessions,
+                settings.login_window_seconds,
+                settings.login_max_failures_per_user,
+                settings.login_max_failures_per_address,
+            ),
+            audit=AuditLog(sessions),
         )
+
+    def bootstrap_admin(self) -> None:
+        """First start with no account: create 'admin'; a generated password is printed once, never logged."""
+        with self.sessions() as session:
+            service = AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
+            generated = service.ensure_admin(self.settings.admin_password)
+        if generated:
+            print(
+                f"\n  Created the first account: admin / {generated}\n"
+                "  It is shown only this once: sign in and change it (POST /users/me/password).\n",
+                flush=True,
+            )
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -43,3 +70,26 @@ class AppContext:
     def close(self) -> None:
         self.renders.close()
         self.engine.dispose()
+
+
+def token_codec(settings: Settings) -> TokenCodec:
+    """Signing and verification keys from the settings: a shared secret (current + previous ones during a
+    rotation) or an RS256/ES256 key pair read from PEM files."""
+    signing: str | bytes
+    verifying: list[str | bytes]
+    if settings.jwt_algorithm == "HS256":
+        signing = settings.jwt_secret or load_or_create_secret(settings.data_dir)
+        verifying = [signing, *settings.jwt_previous_secrets]
+    else:
+        if settings.jwt_private_key_file is None or settings.jwt_public_key_file is None:
+            raise ValueError(f"{settings.jwt_algorithm} needs jwt_private_key_file and jwt_public_key_file")
+        signing = settings.jwt_private_key_file.read_bytes()
+        verifying = [settings.jwt_public_key_file.read_bytes()]
+    return TokenCodec(
+        algorithm=settings.jwt_algorithm,
+        signing_key=signing,
+        verification_keys=verifying,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )

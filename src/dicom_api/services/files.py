@@ -23,9 +23,11 @@ RENDERS = "renders"
 
 
 class FileService:
-    def __init__(self, session: Session, store: BlobStore, headers: HeaderCache) -> None:
+    """The files of one owner: every method sees only what ``owner_id`` uploaded."""
+
+    def __init__(self, session: Session, store: BlobStore, headers: HeaderCache, owner_id: str) -> None:
         self.session = session
-        self.files = FileRepository(session)
+        self.files = FileRepository(session, owner_id)
         self.store = store
         self.headers = headers
 

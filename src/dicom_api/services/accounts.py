@@ -1,0 +1,229 @@
+"""Accounts and sign-in: users, access and refresh tokens, the login throttle."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dicom_api.auth.passwords import hash_password, needs_rehash, verify_password
+from dicom_api.auth.tokens import Claims, TokenCodec, new_refresh_token
+from dicom_api.db.models import RefreshToken, User
+from dicom_api.db.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
+from dicom_api.errors import Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
+
+ROLES = ("user", "admin")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,63}")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME.fullmatch(username):
+        raise InvalidParameter(
+            "The username must be 3 to 64 characters: letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit."
+        )
+    return username
+
+
+class LoginThrottle:
+    """Failed logins per username and per client address in a sliding window, kept in the database (its own
+    transactions, so a failed request still counts, and every worker process sees the same state)."""
+
+    def __init__(self, sessions: sessionmaker[Session], window_seconds: int, per_user: int, per_address: int) -> None:
+        self._sessions = sessions
+        self._window = timedelta(seconds=window_seconds)
+        self._limits = {"user": per_user, "addr": per_address}
+
+    def check(self, username: str, address: str) -> None:
+        now = datetime.now(UTC)
+        with self._sessions() as session:
+            repo = LoginFailureRepository(session)
+            for kind, value in (("user", username.lower()), ("addr", address)):
+                count, oldest = repo.recent(f"{kind}:{value}", now - self._window)
+                if count >= self._limits[kind] and oldest is not None:
+                    wait = int((oldest + self._window - now).total_seconds()) + 1
+                    raise TooManyRequests("Too many failed sign-in attempts; try again later.", retry_after=wait)
+
+    def failed(self, username: str, address: str) -> None:
+        now = datetime.now(UTC)
+        with self._sessions() as session, session.begin():
+            repo = LoginFailureRepository(session)
+            repo.add(f"user:{username.lower()}", now)
+            repo.add(f"addr:{address}", now)
+            repo.prune(now - self._window)
+
+    def succeeded(self, username: str) -> None:
+        with self._sessions() as session, session.begin():
+            LoginFailureRepository(session).clear(f"user:{username.lower()}")
+
+
+class AccountService:
+    def __init__(self, session: Session, codec: TokenCodec, refresh_ttl_seconds: int) -> None:
+        self.session = session
+        self.users = UserRepository(session)
+        self.refresh_tokens = RefreshTokenRepository(session)
+        self.codec = codec
+        self.refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+
+    # sign-in and tokens
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user, or None; the same work whether the name is unknown or the password wrong."""
+        user = self.users.by_username(username)
+        ok = verify_password(user.password_hash if user else None, password)
+        if not ok or user is None or not user.is_active:
+            return None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        user.last_login_at = datetime.now(UTC)
+        return user
+
+    def issue(self, user: User, family_id: str | None = None) -> TokenPair:
+        refresh = new_refresh_token()
+        now = datetime.now(UTC)
+        self.refresh_tokens.add(
+            RefreshToken(
+                token_hash=_digest(refresh),
+                family_id=family_id or uuid.uuid4().hex,
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + self.refresh_ttl,
+            )
+        )
+        return TokenPair(self.codec.encode(user.id, user.token_version), refresh, self.codec.ttl_seconds)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented token is spent and a new pair issued. A spent token presented again means
+        it was copied: the whole family is revoked."""
+        now = datetime.now(UTC)
+        stored = self.refresh_tokens.by_hash(_digest(refresh_token))
+        if stored is None:
+            raise Unauthorized("The refresh token is not valid.")
+        if stored.revoked_at is not None:
+            self.refresh_tokens.revoke_family(stored.family_id, now)
+            self.session.commit()  # the revocation must stand although this request fails
+            raise Unauthorized("The refresh token has already been used or revoked.")
+        if stored.expires_at <= now:
+            raise Unauthorized("The refresh token has expired.")
+        user = self.users.get(stored.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The account is disabled.")
+        stored.revoked_at = now
+        return self.issue(user, stored.family_id)
+
+    def logout(self, refresh_token: str) -> None:
+        stored = self.refresh_tokens.by_hash(_digest(refresh_token))
+        if stored is not None:
+            self.refresh_tokens.revoke_family(stored.family_id, datetime.now(UTC))
+
+    def user_for(self, claims: Claims) -> User:
+        user = self.users.get(claims.subject)
+        if user is None or not user.is_active or user.token_version != claims.version:
+            raise Unauthorized("The token is no longer valid.")
+        return user
+
+    # accounts
+
+    def create(self, username: str, password: str, role: str = "user") -> User:
+        check_username(username)
+        if role not in ROLES:
+            raise InvalidParameter("role must be 'user' or 'admin'.")
+        if self.users.by_username(username) is not None:
+            raise Conflict("This username is taken.")
+        user = User(
+            id=uuid.uuid4().hex,
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            is_active=True,
+            token_version=0,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            self.users.add(user)
+        except IntegrityError:
+            raise Conflict("This username is taken.") from None
+        return user
+
+    def ensure_admin(self, password: str) -> str | None:
+        """With no account at all, create 'admin'. Returns the password when it had to be generated."""
+        if self.users.count():
+            return None
+        generated = None if password else secrets.token_urlsafe(18)
+        try:
+            self.create("admin", password or generated or "", role="admin")
+            self.session.commit()
+        except (Conflict, IntegrityError):  # another worker created it at the same moment
+            self.session.rollback()
+            return None
+        return generated
+
+    def get(self, user_id: str) -> User:
+        user = self.users.get(user_id) if len(user_id) == 32 else None
+        if user is None:
+            raise NotFound("No user with this id.")
+        return user
+
+    def by_username(self, username: str) -> User:
+        user = self.users.by_username(username)
+        if user is None:
+            raise NotFound("No user with this name.")
+        return user
+
+    def list(self, *, limit: int, offset: int) -> tuple[Sequence[User], int]:
+        return self.users.list(limit=limit, offset=offset), self.users.count()
+
+    def update(
+        self, user: User, *, is_active: bool | None = None, role: str | None = None, password: str | None = None
+    ) -> User:
+        if role is not None and role not in ROLES:
+            raise InvalidParameter("role must be 'user' or 'admin'.")
+        if (is_active is False or role == "user") and user.role == "admin" and self._last_admin(user):
+            raise Conflict("This is the last active admin account.")
+        if password is not None:
+            user.password_hash = hash_password(password)
+        if is_active is not None:
+            user.is_active = is_active
+        if role is not None:
+            user.role = role
+        if password is not None or is_active is False or role is not None:
+            self._invalidate_tokens(user)
+        self.session.flush()
+        return user
+
+    def change_own_password(self, user: User, current: str, new: str) -> None:
+        if not verify_password(user.password_hash, current):
+            raise InvalidParameter("The current password is wrong.")
+        self.update(user, password=new)
+
+    def delete(self, user: User) -> None:
+        if user.role == "admin" and self._last_admin(user):
+            raise Conflict("This is the last active admin account.")
+        if self.users.owns_files(user.id):
+            raise Conflict("The user still owns files: disable the account instead.")
+        self.users.delete(user)
+
+    def _invalidate_tokens(self, user: User) -> None:
+        user.token_version += 1
+        self.refresh_tokens.revoke_user(user.id, datetime.now(UTC))
+
+    def _last_admin(self, user: User) -> bool:
+        return user.is_active and self.users.count_active_admins() <= 1
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
