@@ -18,14 +18,29 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, help="worker processes (default: DICOM_API_WORKERS or 1)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
     commands.add_parser("check", help="verify that every stored file has its blob, with the recorded checksum")
+    users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="action", required=True)
+    create = users.add_parser("create", help="create an account (the password is asked for)")
+    create.add_argument("username")
+    create.add_argument("--role", choices=["user", "admin"], default="user")
+    users.add_parser("list", help="list accounts")
+    users.add_parser("disable", help="disable an account; its tokens stop working").add_argument("username")
+    users.add_parser("enable", help="enable a disabled account").add_argument("username")
+    users.add_parser("reset-password", help="set a new password (asked for)").add_argument("username")
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
     args = parser.parse_args(argv)
 
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "check":
         return _check(settings)
+    if args.command == "users":
+        return _users(settings, args)
+    if args.command == "audit":
+        return _audit_verify(settings)
     return _serve(settings, args)
 
 
@@ -66,6 +81,60 @@ def _check(settings: Settings) -> int:
     for line in problems:
         print(line)
     print(f"{len(problems)} problem(s) found")
+    return 1 if problems else 0
+
+
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from dicom_api.errors import AppError
+    from dicom_api.services.context import AppContext
+
+    context = AppContext.build(settings)
+    try:
+        with context.accounts() as accounts:
+            if args.action == "list":
+                users, _ = accounts.list(limit=100_000, offset=0)
+                for user in users:
+                    state = "active" if user.is_active else "disabled"
+                    print(f"{user.id}  {user.username:<24} {user.role:<6} {state}")
+            elif args.action == "create":
+                user = accounts.create(args.username, _ask_password(), args.role)
+                print(f"created {user.username} ({user.role}), id {user.id}")
+            elif args.action == "reset-password":
+                accounts.update(accounts.by_username(args.username), password=_ask_password())
+                print("password changed; the account's tokens no longer work")
+            else:
+                accounts.update(accounts.by_username(args.username), is_active=args.action == "enable")
+                print(f"{args.username} {args.action}d")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        context.close()
+    return 0
+
+
+def _ask_password() -> str:
+    import getpass
+
+    if not sys.stdin.isatty():  # scripted use: the password on standard input
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password (12 characters or more): ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("error: the passwords differ")
+    return first
+
+
+def _audit_verify(settings: Settings) -> int:
+    from dicom_api.services.context import AppContext
+
+    context = AppContext.build(settings)
+    try:
+        problems = context.audit.verify()
+    finally:
+        context.close()
+    for line in problems:
+        print(line)
+    print("audit trail intact" if not problems else f"{len(problems)} problem(s): the trail was tampered with")
     return 1 if problems else 0
 
 

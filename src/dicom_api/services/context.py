@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
@@ -24,7 +26,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     store: BlobStore
     headers: HeaderCache
-    renders: RenderPool
+    renders: RenderPool  # its worker processes start on the first render
     tokens: TokenCodec
     throttle: LoginThrottle
     audit: AuditLog
@@ -51,11 +53,21 @@ class AppContext:
             audit=AuditLog(sessions),
         )
 
+    @contextmanager
+    def accounts(self) -> Iterator[AccountService]:
+        """An account service in its own transaction (for the command line and start-up)."""
+        with self.sessions() as session:
+            try:
+                yield AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
     def bootstrap_admin(self) -> None:
         """First start with no account: create 'admin'; a generated password is printed once, never logged."""
-        with self.sessions() as session:
-            service = AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
-            generated = service.ensure_admin(self.settings.admin_password)
+        with self.accounts() as accounts:
+            generated = accounts.ensure_admin(self.settings.admin_password)
         if generated:
             print(
                 f"\n  Created the first account: admin / {generated}\n"
