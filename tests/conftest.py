@@ -54,8 +54,8 @@ def upload(client: TestClient):  # noqa: ANN201 - returns a helper
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for the session; skipped outside CI when the server is unreachable."""
+def postgres_server() -> Iterator[object]:
+    """An autocommit connection to the PostgreSQL server; skipped outside CI when it is unreachable."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -67,10 +67,28 @@ def postgres_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL at {admin.host}:{admin.port} is unreachable in CI: {exc}")
         pytest.skip(f"PostgreSQL at {admin.host}:{admin.port} is unreachable: {exc}")
-    name = f"dicom_api_test_{uuid.uuid4().hex[:12]}"
     with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield connection
+
+
+def _new_database(server: object) -> Iterator[str]:
+    from sqlalchemy.engine import make_url
+
+    name = f"dicom_api_test_{uuid.uuid4().hex[:12]}"
+    server.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: object) -> Iterator[str]:
+    """A fresh PostgreSQL database shared by the whole session."""
+    yield from _new_database(postgres_server)
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: object) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    yield from _new_database(postgres_server)

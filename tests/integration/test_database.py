@@ -1,0 +1,107 @@
+"""The schema and the queries on both databases: SQLite (embedded) and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.db.migrate import alembic_config, upgrade
+from dicom_api.db.models import DicomFile, User
+from dicom_api.db.repository import FileRepository
+from dicom_api.services.audit import AuditEntry, AuditLog
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'db.sqlite3').as_posix()}"
+        return
+    yield request.getfixturevalue("fresh_postgres_url")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+def _user(session: Session, name: str) -> User:
+    user = User(
+        id=uuid.uuid4().hex,
+        username=name,
+        password_hash="x",
+        role="user",
+        is_active=True,
+        token_version=0,
+        created_at=datetime.now(UTC),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _file(created: datetime) -> DicomFile:
+    return DicomFile(id=uuid.uuid4().hex, created_at=created, size_bytes=1, sha256="0" * 64, header_length=1)
+
+
+def test_migrations_reach_head_and_go_back(database_url: str) -> None:
+    from alembic import command
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    tables = set(inspect(engine).get_table_names())
+    assert {"files", "users", "refresh_tokens", "login_failures", "audit_events", "audit_head"} <= tables
+    command.downgrade(alembic_config(database_url), "base")
+    assert "files" not in set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_files_are_seen_only_by_their_owner_newest_first(sessions: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    with sessions() as session:
+        alice, bob = _user(session, "alice"), _user(session, "bob")
+        mine = FileRepository(session, alice.id)
+        ids = []
+        for minutes in (3, 1, 2):
+            row = _file(now - timedelta(minutes=minutes))
+            mine.add(row)
+            ids.append((minutes, row.id))
+        FileRepository(session, bob.id).add(_file(now))
+        session.commit()
+    with sessions() as session:
+        mine = FileRepository(session, alice.id)
+        assert [r.id for r in mine.list(limit=10, offset=0)] == [i for _, i in sorted(ids)]
+        assert mine.count() == 3
+        assert FileRepository(session, bob.id).count() == 1
+        assert FileRepository(session, bob.id).get(ids[0][1]) is None
+        assert mine.get(ids[0][1]) is not None
+        assert mine.list(limit=10, offset=0)[0].created_at.tzinfo is not None
+
+
+def test_concurrent_audit_appends_keep_one_unbroken_chain(sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions)
+
+    def append(i: int) -> None:
+        log.append(AuditEntry(action="read_attribute", outcome="success", status=200, file_id=f"{i:032x}"))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(append, range(80)))
+    events, total = log.search(limit=1000)
+    assert total == 80
+    assert sorted(e.seq for e in events) == list(range(1, 81))
+    assert log.verify() == []
