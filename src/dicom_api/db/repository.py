@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, User
+from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, RenderLease, User
 
 
 class FileRepository:
@@ -167,3 +167,22 @@ class AuditRepository:
         """The whole trail in order, streamed in batches (it grows without bound)."""
         query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
         yield from self.session.scalars(query)
+
+
+class RenderLeaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def clear_expired(self, key: str, now: datetime) -> None:
+        self.session.execute(delete(RenderLease).where(RenderLease.key == key, RenderLease.expires_at <= now))
+
+    def add(self, key: str, expires_at: datetime) -> None:
+        self.session.add(RenderLease(key=key, expires_at=expires_at))
+        self.session.flush()
+
+    def held(self, key: str, now: datetime) -> bool:
+        query = select(RenderLease.key).where(RenderLease.key == key, RenderLease.expires_at > now)
+        return self.session.scalar(query) is not None
+
+    def remove(self, key: str) -> None:
+        self.session.execute(delete(RenderLease).where(RenderLease.key == key))

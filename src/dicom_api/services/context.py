@@ -15,7 +15,7 @@ from dicom_api.db.engine import make_engine, make_session_factory
 from dicom_api.services.accounts import AccountService, LoginThrottle
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.headers import HeaderCache
-from dicom_api.services.rendering import RenderPool
+from dicom_api.services.rendering import Renderer, RenderLeases, RenderPool
 from dicom_api.storage import BlobStore, open_blob_store
 
 
@@ -27,6 +27,7 @@ class AppContext:
     store: BlobStore
     headers: HeaderCache
     renders: RenderPool  # its worker processes start on the first render
+    renderer: Renderer
     tokens: TokenCodec
     throttle: LoginThrottle
     audit: AuditLog
@@ -36,13 +37,15 @@ class AppContext:
         engine = make_engine(settings.database_url)
         store = open_blob_store(settings.storage_url)
         sessions = make_session_factory(engine)
+        pool = RenderPool(settings.storage_url, settings.render_workers)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             store=store,
             headers=HeaderCache(store, settings.header_cache_size),
-            renders=RenderPool(settings.storage_url, settings.render_workers),
+            renders=pool,
+            renderer=Renderer(pool, store, RenderLeases(sessions)),
             tokens=token_codec(settings),
             throttle=LoginThrottle(
                 sessions,

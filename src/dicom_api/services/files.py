@@ -17,9 +17,8 @@ from dicom_api.dicom.attributes import bulk_element_json, element_json, find_ele
 from dicom_api.dicom.inspect import DicomSummary, inspect_dicom
 from dicom_api.errors import AttributeNotFound, FileNotFound
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.rendering import RENDERS
 from dicom_api.storage import BlobStore
-
-RENDERS = "renders"
 
 
 class FileService:

@@ -1,22 +1,32 @@
-"""Rendering off the event loop, in a bounded pool of worker processes.
+"""Rendering off the event loop, in a bounded pool of worker processes, and each render done once.
 
 Workers are sent the blob key and frame, never pixel arrays (pickling them would cost more than rendering),
-and return PNG bytes. Each worker opens the blob store itself.
+and return PNG bytes. Each worker opens the blob store itself. A finished render is stored beside its file
+and served from there afterwards; concurrent first requests for the same render compute it once, through
+an in-process future and, across processes, a lease in the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dicom_api.db.repository import RenderLeaseRepository
 from dicom_api.dicom.render import Window, render_png
 from dicom_api.errors import UndecodableImage
 from dicom_api.storage import BlobStore, open_blob_store
 
-RENDER_VERSION = 1  # part of every ETag: bump when the pipeline's output changes
+RENDER_VERSION = 1  # part of every ETag and cache key: bump when the pipeline's output changes
+RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
+LEASE_SECONDS = 120  # a renderer that died releases its lease after this long
 _store: BlobStore | None = None
 
 
@@ -26,9 +36,21 @@ class RenderRequest:
     frame: int = 1
     window: Window | None = None
 
+    @property
+    def variant(self) -> str:
+        """Frame, window and pipeline version, in characters that are safe in a blob key."""
+        window = "auto"
+        if self.window is not None:
+            spec = f"{self.window.center!r},{self.window.width!r},{self.window.function}"
+            window = hashlib.sha256(spec.encode()).hexdigest()[:16]
+        return f"{self.frame}-{window}-r{RENDER_VERSION}"
+
+    @property
+    def cache_key(self) -> str:
+        return f"{RENDERS}/{self.file_id}/{self.variant}.png"
+
     def etag(self, sha256: str) -> str:
-        w = f"{self.window.center:g},{self.window.width:g}" if self.window else "auto"
-        return f'"{sha256[:32]}-{self.frame}-{w}-r{RENDER_VERSION}"'
+        return f'"{sha256[:32]}-{self.variant}"'
 
 
 def _init_worker(storage_url: str) -> None:
@@ -83,3 +105,91 @@ class RenderPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class RenderLeases:
+    """Database leases on render keys (see models.RenderLease), each in its own short transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def acquire(self, key: str) -> bool:
+        now = datetime.now(UTC)
+        with self._sessions() as session:
+            try:
+                with session.begin():
+                    repo = RenderLeaseRepository(session)
+                    repo.clear_expired(key, now)
+                    repo.add(key, now + timedelta(seconds=LEASE_SECONDS))
+            except IntegrityError:
+                return False
+        return True
+
+    def held(self, key: str) -> bool:
+        with self._sessions() as session:
+            return RenderLeaseRepository(session).held(key, datetime.now(UTC))
+
+    def release(self, key: str) -> None:
+        with self._sessions() as session, session.begin():
+            RenderLeaseRepository(session).remove(key)
+
+
+class Renderer:
+    """PNG of a render request: from the store when it was rendered before, else rendered exactly once."""
+
+    def __init__(self, pool: RenderPool, store: BlobStore, leases: RenderLeases) -> None:
+        self._pool = pool
+        self._store = store
+        self._leases = leases
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+
+    async def png(self, request: RenderRequest) -> bytes:
+        key = request.cache_key
+        cached = await asyncio.to_thread(self._cached, key)
+        if cached is not None:
+            return cached
+        waiting = self._inflight.get(key)
+        if waiting is not None:  # this process is already rendering it
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warning
+        self._inflight[key] = future
+        try:
+            png = await self._render_once(request)
+            future.set_result(png)
+            return png
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _render_once(self, request: RenderRequest) -> bytes:
+        key, delay = request.cache_key, 0.01
+        while True:
+            if await asyncio.to_thread(self._leases.acquire, key):
+                try:
+                    cached = await asyncio.to_thread(self._cached, key)  # finished while we asked
+                    if cached is not None:
+                        return cached
+                    png = await self._pool.render(request)
+                    await asyncio.to_thread(self._store.put_bytes, key, png)
+                    return png
+                finally:
+                    await asyncio.to_thread(self._leases.release, key)
+            # Another process renders it: wait for its result, or for its lease to lapse.
+            while True:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                cached = await asyncio.to_thread(self._cached, key)
+                if cached is not None:
+                    return cached
+                if not await asyncio.to_thread(self._leases.held, key):
+                    break  # it failed or died: try to take over
+
+    def _cached(self, key: str) -> bytes | None:
+        try:
+            with self._store.open(key) as fp:
+                return fp.read()
+        except FileNotFoundError:
+            return None

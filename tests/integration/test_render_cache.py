@@ -1,0 +1,99 @@
+"""Rendered once: stored beside the file, served from there, computed once under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dicom_api.config import Settings
+from dicom_api.services.rendering import RenderPool, RenderRequest
+from tests.helpers import add_user, make_client, sample
+
+CT = sample("CT_small.dcm")
+
+
+class CountingRender:
+    """Wraps RenderPool.render: counts real renders and makes each one slow enough to overlap."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay, self.calls, self.lock = delay, 0, threading.Lock()
+        self.original = RenderPool.render
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        async def render(pool: RenderPool, request: RenderRequest) -> bytes:
+            with self.lock:
+                self.calls += 1
+            await asyncio.sleep(self.delay)
+            return await self.original(pool, request)
+
+        monkeypatch.setattr(RenderPool, "render", render)
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> CountingRender:
+    counter = CountingRender(delay=0.3)
+    counter.install(monkeypatch)
+    return counter
+
+
+def _renders(settings: Settings) -> list[Path]:
+    return sorted(p for p in (settings.data_dir / "blobs" / "renders").rglob("*.png"))
+
+
+def test_first_render_is_stored_and_served_afterwards(
+    client: TestClient, settings: Settings, upload, counting: CountingRender
+) -> None:
+    file_id = upload(CT)
+    first = client.get(f"/download/png/{file_id}")
+    second = client.get(f"/download/png/{file_id}")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert counting.calls == 1
+    assert len(_renders(settings)) == 1
+    client.get(f"/download/png/{file_id}?window_center=40&window_width=400")
+    assert counting.calls == 2
+    assert len(_renders(settings)) == 2
+    assert client.delete(f"/files/{file_id}").status_code == 204
+    assert _renders(settings) == []
+
+
+def test_concurrent_first_requests_render_once(client: TestClient, upload, counting: CountingRender) -> None:
+    file_id = upload(CT)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.get(f"/download/png/{file_id}"), range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert counting.calls == 1
+
+
+def test_two_processes_sharing_database_and_store_render_once(settings: Settings, counting: CountingRender) -> None:
+    """Two app instances stand for two workers: the lease in the database decides who renders."""
+    clients = [make_client(settings), make_client(settings, as_user=None)]
+    first = next(clients[0])
+    second = next(clients[1])
+    try:
+        file_id = first.post("/upload/dicom", files={"file": ("ct.dcm", CT.read_bytes())}).json()["file_id"]
+        second.headers["Authorization"] = first.headers["Authorization"]
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda i: (first, second)[i % 2].get(f"/download/png/{file_id}"), range(6)))
+        assert {a.status_code for a in answers} == {200}
+        assert counting.calls == 1
+    finally:
+        for gen in clients:
+            gen.close()
+
+
+def test_errors_are_not_cached(client: TestClient, settings: Settings, upload) -> None:
+    file_id = upload(sample("rtplan.dcm"))
+    assert client.get(f"/download/png/{file_id}").status_code == 404
+    assert _renders(settings) == []
+
+
+def test_second_user_with_a_token_is_unrelated(client: TestClient) -> None:
+    other = add_user(client, "bob")
+    assert client.get("/files", headers={"Authorization": f"Bearer {other}"}).json()["total"] == 0
