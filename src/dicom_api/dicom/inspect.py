@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
-from pydicom.encaps import generate_fragments
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import data_element_generator
 from pydicom.multival import MultiValue
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
@@ -23,6 +24,7 @@ from dicom_api.errors import InvalidDicom
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
 UNDEFINED_LENGTH = 0xFFFFFFFF
+_ITEM, _SEQUENCE_DELIMITER = 0xFFFEE000, 0xFFFEE0DD
 _PREAMBLE = 128
 # Groups a dataset without preamble can plausibly start with (command, file meta, directory, identifying).
 _FIRST_GROUPS = {0x0000, 0x0002, 0x0004, 0x0008}
@@ -73,9 +75,11 @@ def inspect_dicom(path: Path) -> DicomSummary:
         if _is_deflated(ds):
             return _deflated_summary(fp, has_preamble, size)
         header_end = fp.tell()
-        _check_header_fits(ds, size)
         pixel = _pixel_data_info(fp, ds, header_end, size)
-    if len(ds) == 0:
+        if pixel is None and len(ds):
+            _check_runs_to_end(fp, *_last_element(ds), size)
+    # Command elements (group 0000) are no data set: a run of zero bytes reads as a string of them.
+    if all(int(tag) >> 16 == 0 for tag in ds.keys()):
         raise InvalidDicom(
             "The file holds no DICOM data set (at most its file meta information): it is truncated or empty."
         )
@@ -150,12 +154,39 @@ def _deflated_summary(fp: BinaryIO, has_preamble: bool, size: int) -> DicomSumma
     return _summarise(ds, has_preamble, size, pixel)
 
 
-def _check_header_fits(ds: Dataset, size: int) -> None:
-    """A deferred value is only skipped over while parsing, so check that each one ends inside the file."""
-    for elem in ds._dict.values():  # raw elements keep their position in the file
-        tell, length = getattr(elem, "value_tell", None), getattr(elem, "length", 0)
-        if tell is not None and length != UNDEFINED_LENGTH and tell + length > size:
-            raise InvalidDicom("The DICOM file is truncated: an attribute runs past the end of the file.")
+def _last_element(ds: Dataset) -> tuple[int, bool, bool]:
+    """Where the data set's last element starts, and its encoding (pydicom keeps elements in file order)."""
+    elem: Any = list(ds._dict.values())[-1]
+    implicit = getattr(elem, "is_implicit_VR", ds.original_encoding[0] is True)
+    little = getattr(elem, "is_little_endian", ds.original_encoding[1] is not False)
+    tell = getattr(elem, "value_tell", None)
+    if tell is None:  # an undefined-length sequence, parsed as it was read
+        tell = elem.file_tell
+    long_header = not implicit and elem.VR is not None and str(elem.VR).encode() in _EXPLICIT_LONG_VRS
+    return int(tell) - (12 if long_header else 8), bool(implicit), bool(little)
+
+
+def _check_runs_to_end(fp: BinaryIO, start: int, implicit: bool, little: bool, size: int) -> None:
+    """Check that the elements from ``start`` end exactly at the end of the file.
+
+    pydicom stops without complaint at an element header cut short, reads a value cut short as it is and skips
+    deferred values by seeking, so a file cut inside its last element would otherwise pass for a complete one.
+    """
+    fp.seek(start)
+    end = start
+    try:
+        for elem in data_element_generator(fp, implicit, little, defer_size=0):
+            if (
+                isinstance(elem, RawDataElement)
+                and elem.length != UNDEFINED_LENGTH
+                and elem.value_tell + elem.length > size
+            ):
+                break  # its value is cut short
+            end = fp.tell()  # the generator has consumed exactly this element
+    except Exception:
+        raise InvalidDicom("The DICOM file is truncated or malformed after its last complete attribute.") from None
+    if end != size:
+        raise InvalidDicom("The DICOM file is truncated: it ends inside an attribute.")
 
 
 def _pixel_data_info(fp: BinaryIO, ds: FileDataset, start: int, size: int) -> PixelDataInfo | None:
@@ -179,7 +210,8 @@ def _pixel_data_info(fp: BinaryIO, ds: FileDataset, start: int, size: int) -> Pi
     if not implicit and not head[4:6].isalpha():
         implicit = True  # the data set was written implicit despite its transfer syntax; pydicom adapts too
     if implicit:
-        vr, length, value_offset = _implicit_pixel_vr(ds, tag), struct.unpack(endian + "I", head[4:8])[0], start + 8
+        length, value_offset = struct.unpack(endian + "I", head[4:8])[0], start + 8
+        vr = _implicit_pixel_vr(tag, length)
     elif head[4:6] in _EXPLICIT_LONG_VRS:
         if len(head) < 12:
             raise InvalidDicom("The DICOM file is truncated: it ends inside the Pixel Data header.")
@@ -187,32 +219,45 @@ def _pixel_data_info(fp: BinaryIO, ds: FileDataset, start: int, size: int) -> Pi
     else:
         raise InvalidDicom("The Pixel Data element has an invalid value representation.")
     if length == UNDEFINED_LENGTH:
-        end = _encapsulated_end(fp, value_offset, little)
-        return PixelDataInfo(tag, vr, start, value_offset, end - value_offset, True)
-    if value_offset + length > size:
+        end = _encapsulated_end(fp, value_offset, little, size)
+    elif value_offset + length > size:
         raise InvalidDicom("The DICOM file is truncated: its Pixel Data is shorter than declared.")
-    return PixelDataInfo(tag, vr, start, value_offset, length, False)
+    else:
+        end = value_offset + length
+    if end < size:  # what follows Pixel Data (e.g. Data Set Trailing Padding) must be whole too
+        _check_runs_to_end(fp, end, implicit, little, size)
+    return PixelDataInfo(tag, vr, start, value_offset, end - value_offset, length == UNDEFINED_LENGTH)
 
 
-def _implicit_pixel_vr(ds: Dataset, tag: int) -> str:
+def _implicit_pixel_vr(tag: int, length: int) -> str:
+    """PS3.5 A.1: native Pixel Data is OW in Implicit VR, whatever Bits Allocated says; encapsulated is OB."""
     if tag != 0x7FE00010:
         return "OF" if tag == 0x7FE00008 else "OD"
-    return "OW" if int(ds.get("BitsAllocated", 16) or 16) > 8 else "OB"
+    return "OB" if length == UNDEFINED_LENGTH else "OW"
 
 
-def _encapsulated_end(fp: BinaryIO, value_offset: int, little: bool) -> int:
-    """Walk the items of encapsulated Pixel Data (PS3.5 A.4) up to the sequence delimiter; return its end."""
-    fp.seek(value_offset)
-    try:
-        for _ in generate_fragments(fp, endianness="<" if little else ">"):
-            pass
-    except (ValueError, EOFError, struct.error):
-        raise InvalidDicom("The DICOM file is truncated or malformed inside its encapsulated Pixel Data.") from None
-    end = fp.tell()
-    fp.seek(0, 2)
-    if end > fp.tell():
-        raise InvalidDicom("The DICOM file is truncated: its Pixel Data is shorter than declared.")
-    return end
+def _encapsulated_end(fp: BinaryIO, value_offset: int, little: bool, size: int) -> int:
+    """Walk the items of encapsulated Pixel Data (PS3.5 A.4) to the sequence delimiter; return the end of it.
+
+    Each item must fit in the file and the delimiter must be there: a file cut between two fragments is
+    otherwise indistinguishable from one with fewer frames.
+    """
+    unpack = struct.Struct(("<" if little else ">") + "HHI").unpack
+    position = value_offset
+    while True:
+        fp.seek(position)
+        head = fp.read(8)
+        if len(head) < 8:
+            raise InvalidDicom("The DICOM file is truncated: its encapsulated Pixel Data has no end delimiter.")
+        group, element, length = unpack(head)
+        tag, position = group << 16 | element, position + 8
+        if tag == _SEQUENCE_DELIMITER:
+            return position
+        if tag != _ITEM or length == UNDEFINED_LENGTH:
+            raise InvalidDicom("The encapsulated Pixel Data is malformed: an item is missing or has no length.")
+        position += length
+        if position > size:
+            raise InvalidDicom("The DICOM file is truncated: its Pixel Data is shorter than declared.")
 
 
 def _summarise(ds: FileDataset, has_preamble: bool, header_length: int, pixel: PixelDataInfo | None) -> DicomSummary:
