@@ -87,6 +87,14 @@ class TooManyRequests(AppError):
         super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class ServiceUnavailable(AppError):
+    status_code = 503
+    default_message = "A backing service is unreachable; try again shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class StorageError(AppError):
     status_code = 500
     default_message = "The file store failed."

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from dicom_api import __version__
 from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import install_error_handlers
+from dicom_api.api.metrics import Metrics, MetricsMiddleware
 from dicom_api.api.middleware import AuditMiddleware, RequestLogMiddleware
 from dicom_api.api.router import AUDITED, router
 from dicom_api.config import Settings
@@ -50,7 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    app.state.metrics = Metrics()
     app.add_middleware(AuditMiddleware, actions=AUDITED)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestLogMiddleware)
     app.include_router(router)
     mount_swagger(app)

@@ -298,3 +298,26 @@ def test_swagger_ui_is_served_offline(client: TestClient) -> None:
     body = spec["paths"]["/upload/dicom"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["properties"]["file"]["format"] == "binary"
     assert {"400", "413"} <= set(spec["paths"]["/upload/dicom"]["post"]["responses"])
+
+
+def test_health_and_metrics(client: TestClient, upload) -> None:
+    assert client.get("/health/live").json() == {"status": "ok"}
+    assert client.get("/health/ready").json() == {"status": "ok"}
+    upload(CT)
+    text = client.get("/metrics").text
+    assert "dicom_api_uploads_total 1.0" in text
+    assert 'route="/upload/dicom"' in text
+
+
+def test_database_down_is_503(settings: Settings) -> None:
+    from dicom_api.db.engine import make_engine, make_session_factory
+
+    for client in make_client(settings):
+        context = client.app.state.context
+        closed_port = make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
+        context.engine, context.sessions = closed_port, make_session_factory(closed_port)
+        answers = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
+        for path in ("/files", "/health/ready"):
+            response = answers.get(path)
+            assert response.status_code == 503, (path, response.text)
+            assert set(response.json()) == {"error"}

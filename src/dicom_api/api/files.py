@@ -35,6 +35,8 @@ async def upload_dicom(request: Request, files: FileServiceDep, context: Context
     )
     row = await run_in_threadpool(files.ingest, spooled.path, spooled.size, spooled.sha256)
     request.state.audit_file_id = row.id
+    request.app.state.metrics.uploads.inc()
+    request.app.state.metrics.bytes_stored.inc(row.size_bytes)
     return JSONResponse(
         UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
     )
@@ -121,9 +123,14 @@ def delete_file(file_id: FileId, files: FileServiceDep) -> Response:
     return Response(status_code=204)
 
 
-def health(context: ContextDep) -> dict[str, str]:
-    """Liveness and database reachability."""
-    context.ping_database()
+def live() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+def ready(context: ContextDep) -> dict[str, str]:
+    """The database and the blob store are reachable (503 otherwise)."""
+    context.check_ready()
     return {"status": "ok"}
 
 

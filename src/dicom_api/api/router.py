@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from dicom_api.api import accounts, files
+from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
     ErrorOut,
@@ -26,6 +27,7 @@ _DESCRIBED = {
     403: "Not allowed for this account", 404: "Not found", 409: "Conflicts with the current state",
     413: "Upload larger than the limit", 415: "Not multipart/form-data",
     422: "Pixel data that cannot be decoded", 429: "Too many failed sign-in attempts",
+    503: "Database or blob store unreachable",
 }  # fmt: skip
 
 
@@ -91,7 +93,12 @@ add("/users/{user_id}", accounts.delete_user, methods=["DELETE"], status_code=20
 # Operations
 add("/audit", accounts.read_audit, methods=["GET"], tags=["audit"], response_model=AuditListOut,
     responses=_errors(400, 401, 403))
-add("/health", files.health, methods=["GET"], tags=["operations"], response_model=HealthOut)
+add("/health/live", files.live, methods=["GET"], tags=["operations"], response_model=HealthOut)
+add("/health/ready", files.ready, methods=["GET"], tags=["operations"], response_model=HealthOut,
+    responses=_errors(503))
+add("/health", files.ready, methods=["GET"], tags=["operations"], response_model=HealthOut, responses=_errors(503))
+add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 # fmt: on
 
 # What the audit trail records: every access to patient data, and every sign-in.

@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
 from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService, LoginThrottle
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.headers import HeaderCache
@@ -78,9 +80,17 @@ class AppContext:
                 flush=True,
             )
 
-    def ping_database(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+    def check_ready(self) -> None:
+        """Raise ServiceUnavailable unless the database and the blob store both answer."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            raise ServiceUnavailable("The database is unreachable.") from None
+        try:
+            self.store.exists("0" * 32)  # any answer, found or not, shows the store is reachable
+        except Exception:
+            raise ServiceUnavailable("The blob store is unreachable.") from None
 
     def close(self) -> None:
         self.renders.close()
