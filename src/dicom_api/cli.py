@@ -57,6 +57,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.auto_migrate:
         _migrate(settings)
+    else:
+        from dicom_api.db.migrate import pending
+
+        current, head = pending(settings.database_url)
+        if current != head:
+            print(f"error: the database schema is at revision {current or 'none'}, the code needs {head}: "
+                  "run `dicom-api migrate` first", file=sys.stderr)
+            return 1
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers

@@ -19,3 +19,20 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def pending(database_url: str) -> tuple[str | None, str]:
+    """(the database's revision, the code's head revision); equal when the schema is up to date."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from dicom_api.db.engine import make_engine
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head() or ""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    return current, head
