@@ -47,21 +47,35 @@ def main() -> int:
         return 2
     ensure_env()
     if command == "run":
+        _run([str(PYTHON), "-m", "dicom_api.cli", "migrate"])
         return subprocess.call([str(PYTHON), "-m", "dicom_api.cli", "serve", *args], cwd=ROOT)
     if command == "test":
         return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
     if command == "bench":
-        return subprocess.call([str(PYTHON), str(ROOT / "benchmarks" / "upload_memory.py"), *args], cwd=ROOT)
-    failed = 0
+        for script in ("render.py", "upload_memory.py"):
+            _run([str(PYTHON), str(ROOT / "benchmarks" / script), *args])
+        return 0
+    return lint()
+
+
+def lint() -> int:
+    """ruff, mypy, import contracts, the Dockerfile and the compose and workflow files' schemas."""
     lint_imports = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
-    for tool in (
-        ["-m", "ruff", "check", "."],
-        ["-m", "ruff", "format", "--check", "."],
-        ["-m", "mypy"],
-        ["-c", lint_imports],
-    ):
-        print("==>", " ".join(tool), flush=True)
-        failed |= subprocess.call([str(PYTHON), *tool], cwd=ROOT)
+    hadolint = str(PYTHON.parent / ("hadolint.exe" if os.name == "nt" else "hadolint"))
+    checks = [
+        [str(PYTHON), "-m", "ruff", "check", "."],
+        [str(PYTHON), "-m", "ruff", "format", "--check", "."],
+        [str(PYTHON), "-m", "mypy"],
+        [str(PYTHON), "-c", lint_imports],
+        [hadolint, "--failure-threshold", "warning", "Dockerfile"],
+        [str(PYTHON), "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        [str(PYTHON), "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         ".github/workflows/ci.yml"],
+    ]  # fmt: skip
+    failed = 0
+    for cmd in checks:
+        print("==>", " ".join(Path(cmd[0]).name if i == 0 else part for i, part in enumerate(cmd)), flush=True)
+        failed |= subprocess.call(cmd, cwd=ROOT)
     return 1 if failed else 0
 
 

@@ -25,8 +25,13 @@ JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "render_workers": 0, "admin_password": ADMIN_PASSWORD,
-                                 "jwt_secret": JWT_SECRET, **overrides}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "render_workers": 0,
+        "admin_password": ADMIN_PASSWORD,
+        "jwt_secret": JWT_SECRET,
+        **overrides,
+    }
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -40,8 +45,11 @@ def add_user(client: TestClient, username: str, password: str | None = None, rol
     """Create an account through the admin API; returns a bearer token for it."""
     password = password or f"{username}-password-123"
     admin = login(client, "admin", ADMIN_PASSWORD)
-    response = client.post("/users", json={"username": username, "password": password, "role": role},
-                           headers={"Authorization": f"Bearer {admin}"})
+    response = client.post(
+        "/users",
+        json={"username": username, "password": password, "role": role},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
     assert response.status_code == 201, response.text
     return login(client, username, password)
 

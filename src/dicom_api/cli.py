@@ -62,8 +62,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
         current, head = pending(settings.database_url)
         if current != head:
-            print(f"error: the database schema is at revision {current or 'none'}, the code needs {head}: "
-                  "run `dicom-api migrate` first", file=sys.stderr)
+            print(
+                f"error: the database schema is at revision {current or 'none'}, the code needs {head}: "
+                "run `dicom-api migrate` first",
+                file=sys.stderr,
+            )
             return 1
     host = args.host or settings.host
     port = args.port or settings.port
