@@ -7,8 +7,9 @@ PS3.3 C.7.6.3.1.2) become RGB. Overlays are never burned in.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -17,8 +18,15 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.pixels.utils import pixel_array
-from pydicom.uid import UID
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
+from dicom_api.dicom.inspect import PIXEL_TAGS
 from dicom_api.errors import InvalidParameter, NoImage, UndecodableImage
 
 # Measured: OpenCV at level 1 with the RLE strategy encodes a 2500x2000 radiograph ~4x faster than Pillow's
@@ -39,7 +47,6 @@ class Window:
 def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None) -> bytes:
     """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes."""
     ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
-    fp.seek(0)
     image = render_array(fp, ds, frame, window)
     ok, encoded = cv2.imencode(
         ".png", image if image.ndim == 2 else np.ascontiguousarray(image[..., ::-1]), _PNG_PARAMS
@@ -50,24 +57,93 @@ def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None) -> by
 
 
 def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | None = None) -> np.ndarray:
-    """Decode ``frame`` (1-based) only and return it as uint8, H x W (grey) or H x W x 3 (RGB)."""
-    if "Rows" not in ds or "Columns" not in ds:
+    """Decode ``frame`` (1-based) only and return it as uint8, H x W (grey) or H x W x 3 (RGB).
+
+    ``ds`` is the header read from ``fp`` by a read that stopped before Pixel Data, and ``fp`` is still where
+    that read stopped. Pixel data: PS3.5 8 (native and encapsulated), PS3.3 C.7.6.3 (Image Pixel module).
+    """
+    syntax = _transfer_syntax(ds)
+    full = _full_data_set(fp, syntax)
+    present = any(t in full for t in PIXEL_TAGS) if full is not None else _pixel_tag_follows(fp, syntax)
+    if not present:
         raise NoImage("The DICOM file has no image: it carries no Pixel Data.")
-    frames = int(ds.get("NumberOfFrames") or 1)
+    if "Rows" not in ds or "Columns" not in ds:
+        raise UndecodableImage("The Pixel Data cannot be shown: the file gives no Rows or no Columns.")
+    frames = _frame_count(ds)
     if not 1 <= frame <= frames:
         raise InvalidParameter(f"frame must be between 1 and {frames}.")
     try:
-        arr = pixel_array(fp, index=frame - 1)
+        if full is not None:
+            arr = pixel_array(full, index=frame - 1)
+        else:
+            fp.seek(0)
+            arr = pixel_array(fp, index=frame - 1, transfer_syntax_uid=syntax)
     except Exception:
-        raise UndecodableImage(f"The pixel data cannot be decoded ({_syntax_name(ds)}).") from None
+        raise UndecodableImage(f"The pixel data cannot be decoded ({_syntax_name(syntax)}).") from None
     if arr.ndim == 3 and arr.shape[-1] not in (3, 4) or arr.ndim not in (2, 3):
-        raise UndecodableImage(f"The decoded pixel data has an unexpected shape ({_syntax_name(ds)}).")
+        raise UndecodableImage(f"The decoded pixel data has an unexpected shape ({_syntax_name(syntax)}).")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if photometric == "PALETTE COLOR":
         return _palette_to_rgb(arr, ds)
     if arr.ndim == 3:
         return _colour_to_8bit(arr[..., :3], ds)
     return grayscale_to_8bit(arr, ds, window)
+
+
+def _transfer_syntax(ds: Dataset) -> UID:
+    """The file's transfer syntax; for a bare data set, the one its encoding implies (PS3.5 A.1-A.3)."""
+    meta = getattr(ds, "file_meta", None)
+    uid = meta.get("TransferSyntaxUID") if meta is not None else None
+    if uid:
+        return UID(str(uid))
+    implicit, little = ds.original_encoding
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRBigEndian if little is False else ExplicitVRLittleEndian
+
+
+def _full_data_set(fp: BinaryIO, syntax: UID) -> Dataset | None:
+    """The whole data set when a frame cannot be read from the file on its own, else None.
+
+    pydicom's frame reader can neither inflate a deflated data set (PS3.5 A.5) nor read a Pixel Data element
+    written implicit under an explicit transfer syntax; its full reader does both, at the cost of reading it all.
+    """
+    if syntax != DeflatedExplicitVRLittleEndian:
+        start = fp.tell()
+        head = fp.read(6)
+        fp.seek(start)
+        if _encoding(syntax)[0] or len(head) < 6 or head[4:6].isalpha():
+            return None  # no Pixel Data, or Pixel Data encoded as its transfer syntax says
+    fp.seek(0)
+    try:
+        full = pydicom.dcmread(fp, force=True)
+    except Exception:
+        raise UndecodableImage(f"The pixel data cannot be read ({_syntax_name(syntax)}).") from None
+    full.file_meta.TransferSyntaxUID = syntax
+    return full
+
+
+def _pixel_tag_follows(fp: BinaryIO, syntax: UID) -> bool:
+    head = fp.read(4)
+    if len(head) < 4:
+        return False
+    group, element = struct.unpack(("<" if _encoding(syntax)[1] else ">") + "HH", head)
+    return (group << 16 | element) in PIXEL_TAGS
+
+
+def _encoding(syntax: UID) -> tuple[bool, bool]:
+    """(implicit VR, little endian); an unknown syntax is read as explicit little endian, like all encapsulated ones."""
+    try:
+        return bool(syntax.is_implicit_VR), bool(syntax.is_little_endian)
+    except ValueError:  # pydicom knows no encoding for a UID that is not a transfer syntax it lists
+        return False, True
+
+
+def _frame_count(ds: Dataset) -> int:
+    try:
+        return int(ds.get("NumberOfFrames") or 1)
+    except (TypeError, ValueError):
+        raise UndecodableImage("The Number of Frames (0028,0008) is not a number.") from None
 
 
 def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None) -> np.ndarray:
@@ -87,11 +163,12 @@ def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None
 def _to_8bit(values: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarray:
     modality = np.asarray(apply_modality_lut(values, ds), dtype=np.float64)
     chosen = window or first_window(ds)
+    out = None
     if chosen is not None:
         out = apply_window(modality, chosen)
     elif "VOILUTSequence" in ds and len(ds.VOILUTSequence) > 0:
         out = _voi_lut_sequence(values, ds)
-    else:
+    if out is None:
         out = _min_max(modality)
     if _inverted(ds):
         out = 255.0 - out
@@ -126,11 +203,18 @@ def apply_window(x: np.ndarray, window: Window) -> np.ndarray:
     return np.asarray(np.clip(((x - (c - 0.5)) / (w - 1) + 0.5) * 255.0, 0.0, 255.0))
 
 
-def _voi_lut_sequence(values: np.ndarray, ds: Dataset) -> np.ndarray:
-    """The first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), scaled by its entry bit depth."""
-    out = np.asarray(apply_voi_lut(np.asarray(apply_modality_lut(values, ds)), ds, index=0), dtype=np.float64)
-    item = ds.VOILUTSequence[0]
-    bits = int(item.LUTDescriptor[2]) if "LUTDescriptor" in item else 16
+def _voi_lut_sequence(values: np.ndarray, ds: Dataset) -> np.ndarray | None:
+    """The first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), scaled by its entry bit depth.
+
+    None when the table cannot be applied (such as entries larger than its declared bits hold): it is then
+    ignored, as an unusable window is.
+    """
+    try:
+        out = np.asarray(apply_voi_lut(np.asarray(apply_modality_lut(values, ds)), ds, index=0), dtype=np.float64)
+        item = ds.VOILUTSequence[0]
+        bits = int(item.LUTDescriptor[2]) if "LUTDescriptor" in item else 16
+    except Exception:
+        return None
     top = float((1 << max(1, min(bits, 16))) - 1)
     if out.size and out.max() > top:  # descriptor understates the data: fall back to the data's range
         return _min_max(out)
@@ -176,10 +260,6 @@ def _uint8(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(np.rint(x), 0, 255), dtype=np.uint8)
 
 
-def _syntax_name(ds: Any) -> str:
-    meta = getattr(ds, "file_meta", None)
-    uid = meta.get("TransferSyntaxUID") if meta is not None else None
-    if not uid:
-        return "unknown transfer syntax"
-    name = UID(str(uid)).name
+def _syntax_name(uid: UID) -> str:
+    name = uid.name
     return f"{name}, {uid}" if name and name != str(uid) else str(uid)
