@@ -2,7 +2,7 @@
 
 Value mapping (PS3.5 6.2 value representations): numbers for the numeric VRs, a list when VM > 1,
 PN/DA/TM/DT as their DICOM strings, SQ as a list of items (objects keyed by tag), binary VRs as base64
-up to BULK_LIMIT bytes and null with "length" above it.
+up to BULK_LIMIT bytes and null with "length" above it. An empty value is null (an empty SQ, no items).
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ def element_json(elem: DataElement) -> dict[str, Any]:
     if vr in BINARY_VRS:
         raw = elem.value
         length = len(raw) if isinstance(raw, bytes | bytearray) else int(getattr(elem, "length", 0) or 0)
-        if isinstance(raw, bytes | bytearray) and length <= BULK_LIMIT:
+        if isinstance(raw, bytes | bytearray) and 0 < length <= BULK_LIMIT:
             out["value"] = base64.b64encode(bytes(raw)).decode("ascii")
-        else:
+        else:  # empty, or too large to inline
             out["value"] = None
         out["length"] = length
         return out
