@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
@@ -17,6 +17,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Folder for the embedded database, blobs and spool.")
     database_url: str = Field(default="", description="SQLAlchemy URL; default sqlite:///<data_dir>/dicom-api.sqlite3")
     storage_url: str = Field(default="", description="Blob store URL; default file://<data_dir>/blobs")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint of s3:// storage (a compatible server); default: AWS's, from boto3."
+    )
+    s3_region: str | None = Field(default=None, description="S3 region; default: boto3's (AWS_REGION, config file).")
+    s3_access_key_id: str | None = Field(default=None, description="S3 access key id; default: boto3's chain.")
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key, set together with s3_access_key_id."
+    )
     max_upload_bytes: int = Field(default=2 * GIB, gt=0, description="Largest accepted upload, in bytes.")
     render_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

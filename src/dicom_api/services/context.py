@@ -18,7 +18,7 @@ from dicom_api.services.accounts import AccountService, LoginThrottle
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import Renderer, RenderLeases, RenderPool
-from dicom_api.storage import BlobStore, open_blob_store
+from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 
 @dataclass
@@ -37,9 +37,10 @@ class AppContext:
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
         engine = make_engine(settings.database_url)
-        store = open_blob_store(settings.storage_url)
+        s3 = S3Options.from_settings(settings)
+        store = open_blob_store(settings.storage_url, s3)
         sessions = make_session_factory(engine)
-        pool = RenderPool(settings.storage_url, settings.render_workers)
+        pool = RenderPool(settings.storage_url, settings.render_workers, s3)
         return cls(
             settings=settings,
             engine=engine,

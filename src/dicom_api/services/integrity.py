@@ -9,11 +9,11 @@ from sqlalchemy import select
 from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
 from dicom_api.db.models import DicomFile
-from dicom_api.storage import open_blob_store
+from dicom_api.storage import S3Options, open_blob_store
 
 
 def verify_store(settings: Settings) -> list[str]:
-    store = open_blob_store(settings.storage_url)
+    store = open_blob_store(settings.storage_url, S3Options.from_settings(settings))
     engine = make_engine(settings.database_url)
     problems: list[str] = []
     known: set[str] = set()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dicom_api.db.repository import RenderLeaseRepository
 from dicom_api.dicom.render import Window, render_png
 from dicom_api.errors import UndecodableImage
-from dicom_api.storage import BlobStore, open_blob_store
+from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 RENDER_VERSION = 1  # part of every ETag and cache key: bump when the pipeline's output changes
 RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
@@ -53,9 +53,9 @@ class RenderRequest:
         return f'"{sha256[:32]}-{self.variant}"'
 
 
-def _init_worker(storage_url: str) -> None:
+def _init_worker(storage_url: str, s3: S3Options | None = None) -> None:
     global _store
-    _store = open_blob_store(storage_url)
+    _store = open_blob_store(storage_url, s3)
 
 
 def _render(request: RenderRequest) -> bytes:
@@ -67,20 +67,20 @@ def _render(request: RenderRequest) -> bytes:
 class RenderPool:
     """``workers`` processes (0: two threads of this process, for tests and constrained platforms)."""
 
-    def __init__(self, storage_url: str, workers: int) -> None:
-        self._storage_url = storage_url
+    def __init__(self, storage_url: str, workers: int, s3: S3Options | None = None) -> None:
+        self._store_args = (storage_url, s3)  # plain data, sent to each worker to open its own store
         self._workers = workers
         self._executor = self._start()
 
     def _start(self) -> Executor:
         if self._workers == 0:
-            return ThreadPoolExecutor(2, initializer=_init_worker, initargs=(self._storage_url,))
+            return ThreadPoolExecutor(2, initializer=_init_worker, initargs=self._store_args)
         # spawn: the same on every platform, and safe in a server that already runs threads.
         return ProcessPoolExecutor(
             self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self._storage_url,),
+            initargs=self._store_args,
         )
 
     async def warm_up(self) -> None:
@@ -88,7 +88,7 @@ class RenderPool:
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(
-                loop.run_in_executor(self._executor, _init_worker, self._storage_url)
+                loop.run_in_executor(self._executor, _init_worker, *self._store_args)
                 for _ in range(max(self._workers, 1))
             )
         )
