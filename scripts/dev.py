@@ -1,4 +1,4 @@
-"""The README's commands, portable to Windows: python scripts/dev.py run | test | lint | bench.
+"""The README's commands, portable to Windows: python scripts/dev.py run | test | lint | bench [NAME [ARGS]].
 
 Each command first makes sure the project's virtual environment (.venv) exists and has the project
 installed with its development tools; it reinstalls only when pyproject.toml changes.
@@ -51,9 +51,10 @@ def main() -> int:
         return subprocess.call([str(PYTHON), "-m", "dicom_api.cli", "serve", *args], cwd=ROOT)
     if command == "test":
         return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
-    if command == "bench":
-        for script in ("render.py", "upload_memory.py"):
-            _run([str(PYTHON), str(ROOT / "benchmarks" / script), *args])
+    if command == "bench":  # bench [render|upload_memory [options]]: one benchmark with its options, or all
+        scripts = [args[0]] if args else ["render", "upload_memory"]
+        for script in scripts:
+            _run([str(PYTHON), str(ROOT / "benchmarks" / f"{script.removesuffix('.py')}.py"), *args[1:]])
         return 0
     return lint()
 

@@ -68,6 +68,11 @@ class PayloadTooLarge(AppError):
     status_code = 413
     default_message = "The upload is larger than the configured limit."
 
+    def __init__(self, message: str | None = None) -> None:
+        # Close the connection: otherwise the server drains the rest of the body and the client, which
+        # reads the answer only after sending, uploads all of it anyway.
+        super().__init__(message, headers={"Connection": "close"})
+
 
 class UnsupportedMediaType(AppError):
     status_code = 415
@@ -96,5 +101,10 @@ class ServiceUnavailable(AppError):
 
 
 class StorageError(AppError):
-    status_code = 500
-    default_message = "The file store failed."
+    """The blob store did not answer or refused: the request may succeed later."""
+
+    status_code = 503
+    default_message = "The file store is unreachable; try again shortly."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "5"})
