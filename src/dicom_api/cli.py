@@ -1,4 +1,4 @@
-"""`dicom-api serve | migrate | check`: what an operator runs."""
+"""`dicom-api serve | migrate | users | audit | storage`: what an operator runs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (default: DICOM_API_PORT or 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default: DICOM_API_WORKERS or 1)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
-    commands.add_parser("check", help="verify that every stored file has its blob, with the recorded checksum")
+    storage = commands.add_parser("storage", help="the blob store").add_subparsers(dest="action", required=True)
+    check = storage.add_parser("check", help="rows without blobs, blobs without rows, checksum mismatches")
+    check.add_argument("--repair", action="store_true", help="remove blobs that belong to no row")
+    check.add_argument(
+        "--grace",
+        type=float,
+        default=60.0,
+        help="seconds uploads in flight get to commit before their blob counts as an orphan (default 60)",
+    )
     users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="action", required=True)
     create = users.add_parser("create", help="create an account (the password is asked for)")
     create.add_argument("username")
@@ -35,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "migrate":
         return _migrate(settings)
-    if args.command == "check":
-        return _check(settings)
+    if args.command == "storage":
+        return _storage_check(settings, args)
     if args.command == "users":
         return _users(settings, args)
     if args.command == "audit":
@@ -85,14 +93,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(settings: Settings) -> int:
-    from dicom_api.services.integrity import verify_store
+def _storage_check(settings: Settings, args: argparse.Namespace) -> int:
+    from dicom_api.services.integrity import check_store
 
-    problems = verify_store(settings)
-    for line in problems:
+    report = check_store(settings, repair=args.repair, grace_seconds=args.grace)
+    for line in report.lines():
         print(line)
-    print(f"{len(problems)} problem(s) found")
-    return 1 if problems else 0
+    print(f"{report.problems} problem(s) left")
+    return 1 if report.problems else 0
 
 
 def _users(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,35 +1,77 @@
-"""Consistency of rows and blobs: every row has its blob with the recorded size and sha256."""
+"""Consistency of rows and blobs: every row has its blob with the recorded size and SHA-256, and every blob
+belongs to a row. Orphans are what an interrupted upload or delete can leave; `repair` removes them."""
 
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
 from dicom_api.db.models import DicomFile
-from dicom_api.storage import S3Options, open_blob_store
+from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 
-def verify_store(settings: Settings) -> list[str]:
+@dataclass
+class StoreReport:
+    missing: list[str] = field(default_factory=list)  # rows without their blob
+    mismatched: list[str] = field(default_factory=list)  # blobs whose size or SHA-256 differ from the row
+    orphans: list[str] = field(default_factory=list)  # file ids with blobs (or renders) but no row
+    removed: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"missing blob: {i}" for i in self.missing]
+            + [f"checksum mismatch: {i}" for i in self.mismatched]
+            + [f"orphan blob: {i}" for i in self.orphans]
+            + [f"removed orphan: {i}" for i in self.removed]
+        )
+
+    @property
+    def problems(self) -> int:
+        return len(self.missing) + len(self.mismatched) + len(self.orphans) - len(self.removed)
+
+
+def check_store(settings: Settings, *, repair: bool = False, grace_seconds: float = 60.0) -> StoreReport:
+    """Compare rows and blobs. With ``repair``, orphans still without a row after ``grace_seconds`` (time for
+    uploads in flight, whose blob is written before their row, to commit) are removed."""
     store = open_blob_store(settings.storage_url, S3Options.from_settings(settings))
     engine = make_engine(settings.database_url)
-    problems: list[str] = []
-    known: set[str] = set()
-    with make_session_factory(engine)() as session:
-        for row in session.scalars(select(DicomFile)):
-            known.add(row.id)
-            if not store.exists(row.id):
-                problems.append(f"missing blob: {row.id}")
-                continue
-            digest, size = hashlib.sha256(), 0
-            with store.open(row.id) as fp:
-                while chunk := fp.read(1024 * 1024):
-                    digest.update(chunk)
-                    size += len(chunk)
-            if size != row.size_bytes or digest.hexdigest() != row.sha256:
-                problems.append(f"checksum mismatch: {row.id}")
-    engine.dispose()
-    problems += [f"orphan blob: {key}" for key in store.keys() if "/" not in key and key not in known]
-    return problems
+    sessions = make_session_factory(engine)
+    report = StoreReport()
+    try:
+        with sessions() as session:
+            known = set()
+            for row in session.scalars(select(DicomFile)):
+                known.add(row.id)
+                _check_blob(store, row, report)
+        stored = {key.split("/")[1] if "/" in key else key for key in store.keys()}
+        report.orphans = sorted(stored - known)
+        if repair and report.orphans:
+            time.sleep(grace_seconds)
+            with sessions() as session:
+                committed = set(session.scalars(select(DicomFile.id).where(DicomFile.id.in_(report.orphans))))
+            for file_id in report.orphans:
+                if file_id not in committed:
+                    store.delete_prefix(f"renders/{file_id}")
+                    store.delete(file_id)
+                    report.removed.append(file_id)
+    finally:
+        engine.dispose()
+    return report
+
+
+def _check_blob(store: BlobStore, row: DicomFile, report: StoreReport) -> None:
+    if not store.exists(row.id):
+        report.missing.append(row.id)
+        return
+    digest, size = hashlib.sha256(), 0
+    with store.open(row.id) as fp:
+        while chunk := fp.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    if size != row.size_bytes or digest.hexdigest() != row.sha256:
+        report.mismatched.append(row.id)
