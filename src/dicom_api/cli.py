@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
+from typing import Any
 
 from dicom_api.config import Settings
+from dicom_api.logs import configure as configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    log_config = configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "storage":
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return _users(settings, args)
     if args.command == "audit":
         return _audit_verify(settings)
-    return _serve(settings, args)
+    return _serve(settings, args, log_config)
 
 
 def _migrate(settings: Settings) -> int:
@@ -60,7 +60,7 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> int:
     import uvicorn
 
     if settings.auto_migrate:
@@ -88,7 +88,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=workers,
         access_log=False,
         log_level=settings.log_level,
+        log_config=log_config,
         proxy_headers=False,
+        timeout_graceful_shutdown=30,  # finish requests in flight on SIGTERM, then stop
     )
     return 0
 

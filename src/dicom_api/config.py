@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, gt=0, lt=65536)
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
     log_level: str = "info"
+    log_format: str = Field(default="text", pattern="^(text|json)$", description="text, or json: one object per line.")
 
     # Authentication (see README "Users and tokens")
     jwt_secret: str = Field(

@@ -53,7 +53,9 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info("%s %s %d %.1fms id=%s", scope["method"], scope["path"], status, elapsed, request_id)
+            fields = {"method": scope["method"], "path": scope["path"], "status": status,
+                      "duration_ms": round(elapsed, 1), "request_id": request_id}  # fmt: skip
+            log.info("%s %s %d %.1fms id=%s", *fields.values(), extra={"http": fields})
 
 
 class AuditMiddleware:
