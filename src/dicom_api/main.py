@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from dicom_api import __version__
 from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import install_error_handlers
-from dicom_api.api.metrics import Metrics, MetricsMiddleware
-from dicom_api.api.middleware import AuditMiddleware, RequestLogMiddleware
+from dicom_api.api.metrics import Metrics
+from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, router
 from dicom_api.config import Settings
 from dicom_api.services.context import AppContext
@@ -52,9 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.state.metrics = Metrics()
-    app.add_middleware(AuditMiddleware, actions=AUDITED)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, actions=AUDITED)
     app.include_router(router)
     mount_swagger(app)
     return app

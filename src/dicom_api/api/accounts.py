@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from dicom_api.api.deps import AccountsDep, AdminUser, ContextDep, CurrentUser
+from dicom_api.api.deps import AccountsDep, AdminUser, ContextDep, CurrentUser, Limit, Offset
 from dicom_api.api.schemas import (
     AuditEventOut,
     AuditListOut,
@@ -81,8 +81,8 @@ def create_user(body: UserCreateIn, _admin: AdminUser, accounts: AccountsDep) ->
 def list_users(
     _admin: AdminUser,
     accounts: AccountsDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> UserListOut:
     """Every account (admin)."""
     users, total = accounts.list(limit=limit, offset=offset)
@@ -109,8 +109,8 @@ def read_audit(
     action: Annotated[str | None, Query(max_length=32)] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> AuditListOut:
     """The audit trail, newest first (admin). It cannot be changed through the API."""
     events, total = context.audit.search(

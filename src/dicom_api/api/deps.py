@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,9 @@ from dicom_api.errors import Forbidden, Unauthorized
 from dicom_api.services.accounts import AccountService
 from dicom_api.services.context import AppContext
 from dicom_api.services.files import FileService
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 
 # auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's.
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)

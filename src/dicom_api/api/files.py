@@ -11,7 +11,7 @@ from fastapi import Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from dicom_api.api.deps import ContextDep, FileServiceDep
+from dicom_api.api.deps import ContextDep, FileServiceDep, Limit, Offset
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
 from dicom_api.db.models import DicomFile
@@ -77,8 +77,8 @@ def header_attribute(
 
 def list_files(
     files: FileServiceDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> FileListOut:
     """The stored files, newest first, with their indexed attributes."""
     rows, total = files.list(limit=limit, offset=offset)

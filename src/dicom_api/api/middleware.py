@@ -1,6 +1,4 @@
-"""One log line per request, and the audit trail.
-
-One log line per request (request id, status, duration) and an X-Request-ID header on every answer.
+"""Request ids, access log, metrics and the audit trail, in one pure ASGI middleware.
 
 Pure ASGI, so streamed uploads and downloads pass through untouched. Only the method and path are logged:
 paths carry server-made file ids, never patient data.
@@ -19,6 +17,7 @@ from urllib.parse import parse_qsl
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dicom_api.api.metrics import Metrics
 from dicom_api.services.audit import AuditEntry
 
 log = logging.getLogger("dicom_api.access")
@@ -27,9 +26,15 @@ _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FILE_ID = re.compile(r"[0-9a-f]{32}")
 
 
-class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+class ObservabilityMiddleware:
+    """Per request, from one look at the answer: a request id (X-Request-ID), one log line, the Prometheus
+    metrics and, for the handlers in ``actions`` (every access to patient data, every sign-in), an audit
+    entry once the status is known, denied attempts included."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, actions: Mapping[Callable[..., Any], str]) -> None:
         self.app = app
+        self.metrics = metrics
+        self.actions = actions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,44 +50,18 @@ class RequestLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            elapsed = (time.perf_counter() - started) * 1000
+            elapsed = time.perf_counter() - started
             fields = {"method": scope["method"], "path": scope["path"], "status": status,
-                      "duration_ms": round(elapsed, 1), "request_id": request_id}  # fmt: skip
+                      "duration_ms": round(elapsed * 1000, 1), "request_id": request_id}  # fmt: skip
             log.info("%s %s %d %.1fms id=%s", *fields.values(), extra={"http": fields})
-
-
-class AuditMiddleware:
-    """Record every access to patient data (and every sign-in) once its answer is known, denied ones too.
-
-    ``actions`` maps handler functions to audit action names; other routes are not recorded.
-    """
-
-    def __init__(self, app: ASGIApp, actions: Mapping[Callable[..., Any], str]) -> None:
-        self.app = app
-        self.actions = actions
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"  # the template, not the ids
+            self.metrics.observe(scope["method"], route, status, elapsed)
             action = self.actions.get(scope.get("endpoint"))  # type: ignore[arg-type]
             if action is not None:
                 await self._record(scope, action, status)
