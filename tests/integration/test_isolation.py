@@ -1,0 +1,285 @@
+"""Each user sees only their own files, on every file endpoint, on SQLite and on PostgreSQL.
+
+Another user's file answers exactly like a file that does not exist; admins do not read users' images;
+hostile ids and tags are refused cleanly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from dicom_api.config import Settings
+from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, sample, settings_for
+
+CT = sample("CT_small.dcm")
+MR = sample("MR_small.dcm")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+# Every endpoint that reads or changes one file: (method, path, query) with {id} for the file id.
+FILE_ENDPOINTS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "download_png": ("GET", "/download/png/{id}", {}),
+    "header_attribute": ("GET", "/header_attribute", {"file_id": "{id}", "tag_group": "0010", "tag_element": "0010"}),
+    "get_file": ("GET", "/files/{id}", {}),
+    "download_dicom": ("GET", "/files/{id}/dicom", {}),
+    "attributes": ("GET", "/files/{id}/attributes", {}),
+    "delete": ("DELETE", "/files/{id}", {}),
+}
+
+
+@contextmanager
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """A new empty database on the test server, dropped afterwards: the session's database is shared, so
+    each user of this helper starts from nothing."""
+    url = make_url(postgres_url)
+    server = {"host": url.host, "port": url.port or 5432, "user": url.username, "password": url.password}
+    name = f"dicom_api_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(**server, dbname=url.database, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(**server, dbname=url.database, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def backend_settings(request: pytest.FixtureRequest, data_dir: Path, **overrides: object) -> Iterator[Settings]:
+    """Settings on the backend named by ``request.param``: the embedded SQLite, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield settings_for(data_dir, **overrides)
+        return
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield settings_for(data_dir, database_url=url, **overrides)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class World:
+    """One running app with alice and bob (one file each) and the admin. ``client`` carries no token;
+    ``raw`` is the same app answering 500s instead of raising, to check that nothing does."""
+
+    settings: Settings
+    client: TestClient
+    raw: TestClient
+    alice: dict[str, str]
+    bob: dict[str, str]
+    admin: dict[str, str]
+    alice_id: str
+    alice_file: str
+    bob_file: str
+
+    def call(self, endpoint: str, file_id: str, headers: dict[str, str] | None = None) -> Any:
+        method, path, query = FILE_ENDPOINTS[endpoint]
+        params = {k: v.replace("{id}", file_id) for k, v in query.items()}
+        return self.raw.request(method, path.replace("{id}", file_id), params=params, headers=headers)
+
+
+@contextmanager
+def populated(settings: Settings) -> Iterator[World]:
+    for client in make_client(settings, as_user=None):
+        alice, bob = bearer(add_user(client, "alice")), bearer(add_user(client, "bob"))
+        files = []
+        for headers, path in ((alice, CT), (bob, MR)):
+            response = client.post("/upload/dicom", files={"file": ("f.dcm", path.read_bytes())}, headers=headers)
+            assert response.status_code == 201, response.text
+            files.append(response.json()["file_id"])
+        raw = TestClient(client.app, raise_server_exceptions=False)
+        admin = bearer(login(client, "admin", ADMIN_PASSWORD))
+        alice_id = client.get("/users/me", headers=alice).json()["id"]
+        yield World(settings, client, raw, alice, bob, admin, alice_id, *files)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Shared by the module's tests, which only read (or are refused)."""
+    with backend_settings(request, tmp_path_factory.mktemp("data")) as settings, populated(settings) as world:
+        yield world
+
+
+def listed(world: World, headers: dict[str, str]) -> list[str]:
+    response = world.client.get("/files", headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == len(body["items"])
+    return [item["file_id"] for item in body["items"]]
+
+
+def test_each_user_lists_only_their_own_uploads(world: World) -> None:
+    assert listed(world, world.alice) == [world.alice_file]
+    assert listed(world, world.bob) == [world.bob_file]
+
+
+def test_admin_lists_none_of_the_users_files(world: World) -> None:
+    assert listed(world, world.admin) == []
+
+
+@pytest.mark.parametrize("endpoint", [e for e in FILE_ENDPOINTS if e != "delete"])  # delete: further down
+def test_owner_reaches_their_file(world: World, endpoint: str) -> None:
+    assert world.call(endpoint, world.alice_file, world.alice).status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", FILE_ENDPOINTS)
+def test_another_users_file_answers_like_a_missing_one(world: World, endpoint: str) -> None:
+    missing = world.call(endpoint, uuid.uuid4().hex, world.bob)
+    assert missing.status_code == 404
+    assert set(missing.json()) == {"error"}
+    theirs = world.call(endpoint, world.alice_file, world.bob)
+    assert (theirs.status_code, theirs.content) == (404, missing.content)
+    assert "etag" not in theirs.headers
+    # and the owner still has it, untouched
+    assert world.client.get(f"/files/{world.alice_file}/dicom", headers=world.alice).content == CT.read_bytes()
+
+
+@pytest.mark.parametrize("endpoint", FILE_ENDPOINTS)
+def test_admin_does_not_read_users_files(world: World, endpoint: str) -> None:
+    missing = world.call(endpoint, uuid.uuid4().hex, world.admin)
+    for file_id in (world.alice_file, world.bob_file):
+        response = world.call(endpoint, file_id, world.admin)
+        assert (response.status_code, response.content) == (404, missing.content)
+    assert listed(world, world.alice) == [world.alice_file]
+    assert listed(world, world.bob) == [world.bob_file]
+
+
+def test_uppercase_id_of_another_users_file_is_not_a_way_in(world: World) -> None:
+    for endpoint in FILE_ENDPOINTS:
+        assert world.call(endpoint, world.alice_file.upper(), world.bob).status_code == 404
+        assert world.call(endpoint, world.alice_file.upper(), world.alice).status_code == 404
+
+
+INJECTED_IDS = [
+    "x' OR '1'='1",
+    "' OR 1=1 --",
+    "1; DROP TABLE files; --",
+    "{alice}' OR owner_id <> '",
+    "{alice}'--",
+    '{alice}" OR "1"="1',
+    "{alice}%",
+    "%",
+    "_" * 32,
+    "*",
+    "../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "..\\..\\windows\\win.ini",
+    "/etc/passwd",
+    "{alice}/../{alice}",
+    "a\x00b",
+    "%00",
+    "{alice}%00",
+    "é" * 32,
+    "0" * 10_000,
+    " {alice}",
+    "{alice}\n",
+]
+
+
+def _fill(payload: str, world: World) -> str:
+    return payload.replace("{alice}", world.alice_file)
+
+
+@pytest.mark.parametrize("payload", INJECTED_IDS)
+def test_injected_file_id_in_the_path_is_a_clean_4xx(world: World, payload: str) -> None:
+    file_id = quote(_fill(payload, world), safe="/%")  # '/' and ready-made escapes reach the server as written
+    for method, path in (
+        ("GET", "/download/png/{id}"),
+        ("GET", "/files/{id}"),
+        ("GET", "/files/{id}/dicom"),
+        ("GET", "/files/{id}/attributes"),
+        ("DELETE", "/files/{id}"),
+    ):
+        response = world.raw.request(method, path.replace("{id}", file_id), headers=world.bob)
+        assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
+        assert set(response.json()) == {"error"}
+    assert listed(world, world.alice) == [world.alice_file]
+
+
+@pytest.mark.parametrize("payload", INJECTED_IDS)
+def test_injected_file_id_in_the_query_is_a_clean_4xx(world: World, payload: str) -> None:
+    params = {"file_id": _fill(payload, world), "tag_group": "0010", "tag_element": "0010"}
+    response = world.raw.get("/header_attribute", params=params, headers=world.bob)
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()) == {"error"}
+    # the same trick from the owner's side reaches nothing either
+    response = world.raw.get("/header_attribute", params=params, headers=world.alice)
+    assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "0010' OR '1'='1",
+        "0010; DROP TABLE files",
+        "../0010",
+        "0x",
+        "0x0x0010",
+        "-001",
+        "+010",
+        " 0010",
+        "0010 ",
+        "00 10",
+        "0010\x00",
+        "%00",
+        "１２３４",
+        "0" * 5000,
+        "(0010,0010)",
+        "0010,0010",
+        "PatientName",
+    ],
+)
+def test_injected_tag_is_a_clean_400(world: World, tag: str) -> None:
+    for params in (
+        {"file_id": world.alice_file, "tag_group": tag, "tag_element": "0010"},
+        {"file_id": world.alice_file, "tag_group": "0010", "tag_element": tag},
+    ):
+        response = world.raw.get("/header_attribute", params=params, headers=world.alice)
+        assert response.status_code == 400, response.text
+        assert set(response.json()) == {"error"}
+
+
+@pytest.mark.parametrize("query", ["limit=1%20OR%201=1", "offset=-1", "limit=0", "limit=%00", "limit=1e9"])
+def test_hostile_list_parameters_are_a_clean_400(world: World, query: str) -> None:
+    response = world.raw.get(f"/files?{query}", headers=world.bob)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+
+
+@pytest.fixture(params=BACKENDS)
+def own_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A world of the test's own, for tests that change it."""
+    with backend_settings(request, tmp_path / "data") as settings, populated(settings) as world:
+        yield world
+
+
+def test_owner_delete_removes_only_their_file(own_world: World) -> None:
+    world = own_world
+    refused = world.call("delete", world.alice_file, world.bob)
+    assert refused.status_code == 404
+    assert world.call("delete", world.alice_file, world.alice).status_code == 204
+    assert listed(world, world.alice) == []
+    assert listed(world, world.bob) == [world.bob_file]
+    for endpoint in FILE_ENDPOINTS:
+        assert world.call(endpoint, world.alice_file, world.alice).status_code == 404
+    assert world.call("get_file", world.bob_file, world.bob).status_code == 200
+
+
+def test_a_users_upload_is_theirs_alone(own_world: World) -> None:
+    world = own_world
+    response = world.client.post("/upload/dicom", files={"file": ("f.dcm", CT.read_bytes())}, headers=world.bob)
+    new = response.json()["file_id"]
+    assert listed(world, world.bob) == [new, world.bob_file]
+    assert listed(world, world.alice) == [world.alice_file]
+    assert world.call("get_file", new, world.alice).status_code == 404
