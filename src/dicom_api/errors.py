@@ -29,6 +29,10 @@ class InvalidParameter(BadRequest):
     default_message = "A parameter is not valid."
 
 
+class WrongPassword(InvalidParameter):
+    default_message = "The current password is wrong."
+
+
 class Unauthorized(AppError):
     status_code = 401
     default_message = "Authentication is required."

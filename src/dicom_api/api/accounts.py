@@ -22,14 +22,18 @@ from dicom_api.api.schemas import (
     UserPatchIn,
 )
 from dicom_api.db.models import User
-from dicom_api.errors import Forbidden, Unauthorized
+from dicom_api.errors import Forbidden, Unauthorized, WrongPassword
 from dicom_api.services.accounts import TokenPair
 
 UserId = Annotated[str, Path(description="The user's id (32 hexadecimal digits).")]
 
 
 def sign_in(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], accounts: AccountsDep, context: ContextDep
+    request: Request,
+    response: Response,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    accounts: AccountsDep,
+    context: ContextDep,
 ) -> TokenOut:
     """OAuth2 password flow: form fields `username` and `password`."""
     address = request.client.host if request.client else "unknown"
@@ -41,12 +45,12 @@ def sign_in(
         raise Unauthorized("Wrong username or password.")
     context.throttle.succeeded(form.username)
     request.state.user_id, request.state.username = user.id, user.username
-    return _tokens(accounts.issue(user))
+    return _tokens(accounts.issue(user), response)
 
 
-def refresh(body: RefreshIn, accounts: AccountsDep) -> TokenOut:
+def refresh(body: RefreshIn, response: Response, accounts: AccountsDep) -> TokenOut:
     """A new token pair for a refresh token, which is spent."""
-    return _tokens(accounts.refresh(body.refresh_token))
+    return _tokens(accounts.refresh(body.refresh_token), response)
 
 
 def sign_out(body: RefreshIn, accounts: AccountsDep) -> Response:
@@ -67,9 +71,18 @@ def me(user: CurrentUser) -> UserOut:
     return _user(user)
 
 
-def change_my_password(body: PasswordChangeIn, user: CurrentUser, accounts: AccountsDep) -> Response:
-    """Change your password; every token issued before stops working."""
-    accounts.change_own_password(user, body.current_password, body.new_password)
+def change_my_password(
+    request: Request, body: PasswordChangeIn, user: CurrentUser, accounts: AccountsDep, context: ContextDep
+) -> Response:
+    """Change your password; every token issued before stops working. Wrong current passwords are
+    throttled like failed sign-ins, so a stolen token cannot be used to guess the password."""
+    address = request.client.host if request.client else "unknown"
+    context.throttle.check(user.username, address)
+    try:
+        accounts.change_own_password(user, body.current_password, body.new_password)
+    except WrongPassword:
+        context.throttle.failed(user.username, address)
+        raise
     return Response(status_code=204)
 
 
@@ -104,9 +117,9 @@ def delete_user(user_id: UserId, _admin: AdminUser, accounts: AccountsDep) -> Re
 def read_audit(
     _admin: AdminUser,
     context: ContextDep,
-    user_id: Annotated[str | None, Query(max_length=32)] = None,
-    file_id: Annotated[str | None, Query(max_length=32)] = None,
-    action: Annotated[str | None, Query(max_length=32)] = None,
+    user_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
+    file_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
+    action: Annotated[str | None, Query(pattern="^[a-z_-]{1,32}$", examples=["download_png"])] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
     limit: Limit = 100,
@@ -120,7 +133,9 @@ def read_audit(
     return AuditListOut(items=items, total=total, limit=limit, offset=offset)
 
 
-def _tokens(pair: TokenPair) -> TokenOut:
+def _tokens(pair: TokenPair, response: Response) -> TokenOut:
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens must not be cached
+    response.headers["Pragma"] = "no-cache"
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -93,10 +94,12 @@ def get_file(file_id: FileId, files: FileServiceDep) -> FileOut:
 def download_dicom(file_id: FileId, files: FileServiceDep, context: ContextDep) -> StreamingResponse:
     """The original file, byte for byte."""
     row = files.get(file_id)
-    store = context.store
+    # Opened before answering: a blob store that is down is a 503, not a 200 whose body breaks off.
+    opened = contextlib.ExitStack()
+    fp = opened.enter_context(context.store.open(row.id))
 
     def chunks() -> Iterator[bytes]:
-        with store.open(row.id) as fp:
+        with opened:
             while chunk := fp.read(1024 * 1024):
                 yield chunk
 

@@ -50,7 +50,9 @@ class UserRepository:
         return self.session.get(User, user_id)
 
     def by_username(self, username: str) -> User | None:
-        return self.session.scalars(select(User).where(User.username == username)).one_or_none()
+        """Usernames are unique regardless of case, and found regardless of case."""
+        query = select(User).where(func.lower(User.username) == username.lower())
+        return self.session.scalars(query).one_or_none()
 
     def list(self, *, limit: int, offset: int) -> Sequence[User]:
         return self.session.scalars(select(User).order_by(User.created_at, User.id).limit(limit).offset(offset)).all()

@@ -17,10 +17,11 @@ from dicom_api.auth.passwords import hash_password, needs_rehash, verify_passwor
 from dicom_api.auth.tokens import Claims, TokenCodec, new_refresh_token
 from dicom_api.db.models import RefreshToken, User
 from dicom_api.db.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
-from dicom_api.errors import Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
+from dicom_api.errors import Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized, WrongPassword
 
 ROLES = ("user", "admin")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,63}")
+_USER_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ class LoginThrottle:
         now = datetime.now(UTC)
         with self._sessions() as session:
             repo = LoginFailureRepository(session)
-            for kind, value in (("user", username.lower()), ("addr", address)):
-                count, oldest = repo.recent(f"{kind}:{value}", now - self._window)
+            for kind, key in (("user", _user_key(username)), ("addr", _address_key(address))):
+                count, oldest = repo.recent(key, now - self._window)
                 if count >= self._limits[kind] and oldest is not None:
                     wait = int((oldest + self._window - now).total_seconds()) + 1
                     raise TooManyRequests("Too many failed sign-in attempts; try again later.", retry_after=wait)
@@ -62,13 +63,13 @@ class LoginThrottle:
         now = datetime.now(UTC)
         with self._sessions() as session, session.begin():
             repo = LoginFailureRepository(session)
-            repo.add(f"user:{username.lower()}", now)
-            repo.add(f"addr:{address}", now)
+            repo.add(_user_key(username), now)
+            repo.add(_address_key(address), now)
             repo.prune(now - self._window)
 
     def succeeded(self, username: str) -> None:
         with self._sessions() as session, session.begin():
-            LoginFailureRepository(session).clear(f"user:{username.lower()}")
+            LoginFailureRepository(session).clear(_user_key(username))
 
 
 class AccountService:
@@ -82,8 +83,8 @@ class AccountService:
     # sign-in and tokens
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The user, or None; the same work whether the name is unknown or the password wrong."""
-        user = self.users.by_username(username)
+        """The user, or None; the same work whether the name is unknown, malformed or the password wrong."""
+        user = self.users.by_username(username) if _USERNAME.fullmatch(username) else None
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
             return None
@@ -142,7 +143,7 @@ class AccountService:
         check_username(username)
         if role not in ROLES:
             raise InvalidParameter("role must be 'user' or 'admin'.")
-        if self.users.by_username(username) is not None:
+        if self.users.by_username(username) is not None:  # the lookup ignores case: "Alice" is "alice"
             raise Conflict("This username is taken.")
         user = User(
             id=uuid.uuid4().hex,
@@ -173,7 +174,7 @@ class AccountService:
         return generated
 
     def get(self, user_id: str) -> User:
-        user = self.users.get(user_id) if len(user_id) == 32 else None
+        user = self.users.get(user_id) if _USER_ID.fullmatch(user_id) else None
         if user is None:
             raise NotFound("No user with this id.")
         return user
@@ -207,7 +208,7 @@ class AccountService:
 
     def change_own_password(self, user: User, current: str, new: str) -> None:
         if not verify_password(user.password_hash, current):
-            raise InvalidParameter("The current password is wrong.")
+            raise WrongPassword()
         self.update(user, password=new)
 
     def delete(self, user: User) -> None:
@@ -227,3 +228,12 @@ class AccountService:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user_key(username: str) -> str:
+    """Throttle key of a username as typed: hashed, so any length or character fits the column."""
+    return "user:" + _digest(username.lower())
+
+
+def _address_key(address: str) -> str:
+    return "addr:" + _digest(address)
