@@ -1,4 +1,4 @@
-"""Shared fixtures: settings on a temporary folder, the app over HTTP, reference DICOM files, PostgreSQL."""
+"""Shared fixtures: settings on a temporary folder, the app over HTTP, reference DICOM files, PostgreSQL, S3."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
 from tests.helpers import make_client, settings_for
+from tests.s3 import create_bucket, moto_endpoint, remove_bucket
 
 POSTGRES_ADMIN_URL = os.environ.get("DICOM_API_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -92,3 +93,21 @@ def postgres_url(postgres_server: object) -> Iterator[str]:
 def fresh_postgres_url(postgres_server: object) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
     yield from _new_database(postgres_server)
+
+
+# --- S3: moto's standalone server on loopback ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """The shared moto server's URL, started on first use."""
+    return moto_endpoint()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> Iterator[str]:
+    """A fresh, empty bucket; emptied and removed afterwards."""
+    bucket = f"test-{uuid.uuid4().hex[:20]}"
+    create_bucket(s3_endpoint, bucket)
+    yield bucket
+    remove_bucket(s3_endpoint, bucket)

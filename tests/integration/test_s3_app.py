@@ -14,12 +14,7 @@ from PIL import Image
 
 from dicom_api.config import Settings
 from tests.helpers import make_client, sample, settings_for
-from tests.integration.test_storage_contract import (  # noqa: F401 - fixtures shared with the storage contract
-    moto_settings,
-    s3_bucket_fixture,
-    s3_endpoint_fixture,
-    s3_objects,
-)
+from tests.s3 import moto_settings, s3_objects
 
 CT = sample("CT_small.dcm")
 MULTIFRAME = sample("emri_small.dcm")  # 10 frames, 64 x 64

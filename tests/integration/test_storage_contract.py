@@ -3,119 +3,29 @@ then what only the S3 store does: conditional writes, ranged reads, failures as 
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
-import functools
 import hashlib
 import io
-import ipaddress
 import random
 import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import boto3
 import pytest
 
 from dicom_api.errors import StorageError
 from dicom_api.storage import BlobStore, S3BlobStore, S3Options, open_blob_store
 from dicom_api.storage.s3 import MIN_PART_SIZE, READ_AHEAD
 from tests.helpers import settings_for
+from tests.s3 import bucket_client, moto_settings, s3_objects
 
 ID = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
 MIB = 1024**2
 
 
-# --- moto's S3 server, started once per test process ----------------------------------------------------------
-
-
-def moto_settings(endpoint: str) -> dict[str, str]:
-    """Settings that reach the test server, with dummy credentials (never the process environment)."""
-    return {
-        "s3_endpoint_url": endpoint,
-        "s3_region": "us-east-1",
-        "s3_access_key_id": "testing",
-        "s3_secret_access_key": "testing",
-    }
-
-
-@functools.cache
-def moto_endpoint() -> str:
-    """moto's standalone server on a free loopback port: one per test process, shared by every module that
-    asks (the fixtures below are imported by test_s3_app.py), stopped when the process exits."""
-    with socket.socket() as probe:  # a free port; moto binds it a moment later
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    atexit.register(_stop, server)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return f"http://127.0.0.1:{port}"
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto's S3 server did not start on port {port}") from None
-            time.sleep(0.05)
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    server.wait(10)
-
-
-def _test_client(endpoint: str, bucket: str) -> Any:
-    """A client for creating and emptying buckets: only on loopback, only buckets named test-*."""
-    host = urlparse(endpoint).hostname or ""
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        raise RuntimeError(f"refusing to touch buckets on a non-loopback S3 endpoint: {endpoint}")
-    if not bucket.startswith("test-"):
-        raise RuntimeError(f"refusing to touch a bucket not named test-*: {bucket}")
-    return _client_of(endpoint)
-
-
-@functools.cache
-def _client_of(endpoint: str) -> Any:
-    s = moto_settings(endpoint)
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=s["s3_region"],
-        aws_access_key_id=s["s3_access_key_id"],
-        aws_secret_access_key=s["s3_secret_access_key"],
-    )
-
-
-@pytest.fixture(scope="session", name="s3_endpoint")
-def s3_endpoint_fixture() -> str:
-    return moto_endpoint()
-
-
-@pytest.fixture(name="s3_bucket")
-def s3_bucket_fixture(s3_endpoint: str) -> Iterator[str]:
-    """A fresh, empty bucket; emptied and removed afterwards."""
-    bucket = f"test-{uuid.uuid4().hex[:20]}"
-    client = _test_client(s3_endpoint, bucket)
-    client.create_bucket(Bucket=bucket)
-    yield bucket
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            client.delete_object(Bucket=bucket, Key=item["Key"])
-    client.delete_bucket(Bucket=bucket)
-
-
-def s3_objects(endpoint: str, bucket: str) -> list[str]:
-    """Every object key in the bucket, prefix included, as S3 itself lists them."""
-    pages = _test_client(endpoint, bucket).get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+# --- stores on moto's S3 server (tests/s3.py) -------------------------------------------------------------------
 
 
 def _s3_store(endpoint: str, bucket: str, tmp_path: Path) -> S3BlobStore:
@@ -329,7 +239,7 @@ def _racing_put(store: S3BlobStore, s3_endpoint: str, *, same_upload: bool) -> N
         metadata = {}
         if same_upload:
             metadata = {"upload-token": params["headers"]["x-amz-meta-upload-token"]}
-        _test_client(s3_endpoint, store.bucket).put_object(
+        bucket_client(s3_endpoint, store.bucket).put_object(
             Bucket=store.bucket, Key=f"{store.prefix}/{ID}", Body=b"already there", Metadata=metadata
         )
 
@@ -360,7 +270,7 @@ def test_a_refused_multipart_upload_leaves_nothing(
     monkeypatch.setattr(s3_store, "_head", lambda _name: None)  # as if the object appeared after the check
     with pytest.raises(FileExistsError):
         s3_store.put_file(ID, _staged(tmp_path, random.Random(1).randbytes(2 * MIN_PART_SIZE + 1)))
-    client = _test_client(s3_endpoint, s3_store.bucket)
+    client = bucket_client(s3_endpoint, s3_store.bucket)
     assert client.list_multipart_uploads(Bucket=s3_store.bucket).get("Uploads", []) == []
     assert client.get_object(Bucket=s3_store.bucket, Key=f"{s3_store.prefix}/{ID}")["Body"].read() == b"first"
 
