@@ -2,6 +2,10 @@
 
 Each command first makes sure the project's virtual environment (.venv) exists and has the project
 installed with its development tools; it reinstalls only when pyproject.toml changes.
+
+`test [PYTEST ARGS]` runs pytest twice, the arguments passed to both: the whole suite on SQLite, then the
+integration and e2e tests on the PostgreSQL server of DICOM_API_TEST_POSTGRES_URL (tests/conftest.py says
+which tests the second pass leaves out). It fails when either pass fails.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".dicom-api-installed"
+NO_TESTS = 5  # pytest's exit code when no test was collected or selected
 
 
 def ensure_env() -> None:
@@ -50,13 +55,28 @@ def main() -> int:
         _run([str(PYTHON), "-m", "dicom_api.cli", "migrate"])
         return subprocess.call([str(PYTHON), "-m", "dicom_api.cli", "serve", *args], cwd=ROOT)
     if command == "test":
-        return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+        return test(args)
     if command == "bench":  # bench [render|upload_memory [options]]: one benchmark with its options, or all
         scripts = [args[0]] if args else ["render", "upload_memory"]
         for script in scripts:
             _run([str(PYTHON), str(ROOT / "benchmarks" / f"{script.removesuffix('.py')}.py"), *args[1:]])
         return 0
     return lint()
+
+
+def test(args: list[str]) -> int:
+    """pytest on SQLite, then on PostgreSQL; the exit code of the first pass that failed."""
+    failed = 0
+    for database in ("sqlite", "postgres"):
+        print(f"==> pytest on {database}", flush=True)
+        env = {**os.environ, "DICOM_API_TEST_DATABASE": database}
+        code = subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env)
+        if code == NO_TESTS and database == "postgres" and args and not failed:
+            # The arguments chose only tests that run once, on SQLite (unit tests, say): nothing was missed.
+            print("==> none of the chosen tests runs on PostgreSQL", flush=True)
+            code = 0
+        failed = failed or code
+    return failed
 
 
 def lint() -> int:

@@ -1,8 +1,11 @@
-"""Shared fixtures: settings on a temporary folder, the app over HTTP, reference DICOM files, PostgreSQL, S3."""
+"""Shared fixtures: settings on a temporary folder and the test database, the app over HTTP, PostgreSQL, S3.
+
+DICOM_API_TEST_DATABASE=sqlite|postgres picks the database of every Settings the tests build (tests/databases.py).
+The PostgreSQL pass runs the integration and e2e tests, less those a database cannot change (PASS_ONCE).
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +14,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
+from tests import databases
 from tests.helpers import make_client, settings_for
 from tests.s3 import create_bucket, moto_endpoint, remove_bucket
 
-POSTGRES_ADMIN_URL = os.environ.get("DICOM_API_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Run in the SQLite pass only: what never touches a database, and what checks DICOM content, whose
+# database part (one row per upload) every other test exercises.
+PASS_ONCE = (
+    "tests/unit/",
+    "tests/integration/test_storage.py",  # the filesystem blob store alone
+    "tests/integration/test_storage_contract.py",  # the blob stores alone
+    "tests/integration/test_corpus.py",  # what the reference files hold, attribute by attribute
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -54,45 +64,88 @@ def upload(client: TestClient):  # noqa: ANN201 - returns a helper
     return _upload
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[object]:
-    """An autocommit connection to the PostgreSQL server; skipped outside CI when it is unreachable."""
-    import psycopg
-    from sqlalchemy.engine import make_url
+# --- the database matrix ----------------------------------------------------------------------------------------
 
-    admin = make_url(POSTGRES_ADMIN_URL)
-    conninfo = f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+
+def pytest_configure(config: pytest.Config) -> None:
+    if databases.BACKEND not in databases.BACKENDS:
+        raise pytest.UsageError(f"DICOM_API_TEST_DATABASE must be one of {', '.join(databases.BACKENDS)}")
+
+
+def pytest_report_header() -> str:
+    return f"test database: {databases.BACKEND}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out PASS_ONCE and the tests that choose their database themselves (parametrized
+    over sqlite and postgres, or marked postgres): the SQLite pass runs every variant of those."""
+    if databases.BACKEND != "postgres":
+        return
+    kept, left = [], []
+    for item in items:
+        (left if _chooses_its_database(item) or item.nodeid.startswith(PASS_ONCE) else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+def _chooses_its_database(item: pytest.Item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return item.get_closest_marker("postgres") is not None or any(
+        isinstance(value, str) and value in databases.BACKENDS for value in params.values()
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest) -> object:
+    """A database taken while a fixture is set up belongs to the fixture (see the next hook)."""
+    with databases.owned_by(fixturedef):
+        return (yield)
+
+
+def pytest_fixture_post_finalizer(fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest) -> None:
+    """Runs after the fixture's own teardown: its databases are no longer in use."""
+    databases.release(fixturedef)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    """A database taken in a test's body is the test's, given back after its teardown."""
+    with databases.owned_by(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> object:
     try:
-        connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL at {admin.host}:{admin.port} is unreachable in CI: {exc}")
-        pytest.skip(f"PostgreSQL at {admin.host}:{admin.port} is unreachable: {exc}")
-    with connection:
-        yield connection
-
-
-def _new_database(server: object) -> Iterator[str]:
-    from sqlalchemy.engine import make_url
-
-    name = f"dicom_api_test_{uuid.uuid4().hex[:12]}"
-    server.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        return (yield)
     finally:
-        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        databases.release(item)
+
+
+def pytest_sessionfinish() -> None:
+    databases.finish()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> object:
+    """An autocommit connection to the PostgreSQL server: unreachable, the test fails in CI and is skipped
+    elsewhere, with the reason."""
+    return databases.SERVER.connection()
 
 
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: object) -> Iterator[str]:
     """A fresh PostgreSQL database shared by the whole session."""
-    yield from _new_database(postgres_server)
+    with databases.fresh_database() as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_postgres_url(postgres_server: object) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test."""
-    yield from _new_database(postgres_server)
+    """A fresh, empty (not migrated) PostgreSQL database for one test."""
+    with databases.fresh_database() as url:
+        yield url
 
 
 # --- S3: moto's standalone server on loopback ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pydicom.data import get_testdata_file
 from dicom_api.config import Settings
 from dicom_api.db.migrate import upgrade
 from dicom_api.main import create_app
+from tests import databases
 
 
 def sample(name: str) -> Path:
@@ -25,6 +26,7 @@ JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test: data in ``data_dir``, the test database (tests/databases.py) unless overridden."""
     values: dict[str, object] = {
         "data_dir": data_dir,
         "render_workers": 0,
@@ -32,6 +34,8 @@ def settings_for(data_dir: Path, **overrides: object) -> Settings:
         "jwt_secret": JWT_SECRET,
         **overrides,
     }
+    if "database_url" not in values and (url := databases.database_url()):
+        values["database_url"] = url
     return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -59,11 +59,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def run_server(workdir: Path, env: Mapping[str, str] | None = None) -> Iterator[LiveServer]:
-    """`dicom-api serve` on a free loopback port with its data in ``workdir``; stopped (with its children) on exit."""
+    """`dicom-api serve` on a free loopback port with its data in ``workdir``; stopped (with its children) on exit.
+    The admin's password is DICOM_API_ADMIN_PASSWORD when ``env`` sets it (servers sharing a database share it)."""
     data_dir = workdir / "data"
     log = workdir / "server.log"
     port = free_port()
-    password = secrets.token_urlsafe(24)
+    password = (env or {}).get("DICOM_API_ADMIN_PASSWORD") or secrets.token_urlsafe(24)
     environment = {
         **os.environ,
         "DICOM_API_DATA_DIR": str(data_dir),
