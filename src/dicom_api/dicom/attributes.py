@@ -26,7 +26,7 @@ HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def parse_tag_part(text: str | None, label: str) -> int:
-    """Parse a tag group or element given as four hex digits, with an optional 0x prefix, any case."""
+    """Parse a tag group or element (PS3.5 7.1.1) given as four hex digits, optional 0x prefix, any case."""
     if text is None or text == "":
         raise InvalidParameter(f"{label} is required: four hexadecimal digits such as 0010.")
     digits = text[2:] if text[:2].lower() == "0x" else text
@@ -36,11 +36,12 @@ def parse_tag_part(text: str | None, label: str) -> int:
 
 
 def tag_text(tag: int) -> str:
+    """A tag as the standard writes it, (gggg,eeee) (PS3.5 7.1.1)."""
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def find_element(ds: Dataset, tag: int) -> DataElement:
-    """The element ``tag`` of the file: group 0002 from the file meta, the rest from the data set."""
+    """The element ``tag`` of the file: group 0002 from the file meta (PS3.10 7.1), the rest from the data set."""
     source = ds.file_meta if tag >> 16 == 0x0002 and getattr(ds, "file_meta", None) is not None else ds
     if Tag(tag) not in source:
         raise AttributeNotFound(f"The file has no attribute {tag_text(tag)}.")
@@ -48,7 +49,7 @@ def find_element(ds: Dataset, tag: int) -> DataElement:
 
 
 def element_json(elem: DataElement) -> dict[str, Any]:
-    """One element as {"tag", "VR", "name", "keyword", "value"} (plus "length" for large binary values)."""
+    """One element as {"tag", "VR", "name", "keyword", "value"} (plus "length" for binary VRs, PS3.5 6.2)."""
     vr = str(elem.VR)
     out: dict[str, Any] = {
         "tag": tag_text(elem.tag),

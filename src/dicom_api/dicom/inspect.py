@@ -65,7 +65,7 @@ class DicomSummary:
 
 
 def inspect_dicom(path: Path) -> DicomSummary:
-    """Validate the file at ``path`` as DICOM and return its summary; raise InvalidDicom otherwise."""
+    """Validate the file at ``path`` as DICOM (PS3.10 7, PS3.5 7); return its summary or raise InvalidDicom."""
     size = path.stat().st_size
     if size == 0:
         raise InvalidDicom("The file is empty.")
@@ -96,7 +96,7 @@ def inspect_dicom(path: Path) -> DicomSummary:
 
 
 def read_header(fp: BinaryIO, *, force: bool = True) -> FileDataset:
-    """Read every attribute before Pixel Data, deferring large values (for files already validated)."""
+    """Read every attribute before Pixel Data (PS3.10 file), deferring large values (files already validated)."""
     return pydicom.dcmread(fp, stop_before_pixels=True, defer_size=64 * 1024, force=force)
 
 

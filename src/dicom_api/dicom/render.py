@@ -45,7 +45,7 @@ class Window:
 
 
 def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None) -> bytes:
-    """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes."""
+    """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes (grayscale pipeline: PS3.4 N.2)."""
     ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
     image = render_array(fp, ds, frame, window)
     ok, encoded = cv2.imencode(
