@@ -1,7 +1,7 @@
 """Shared fixtures: settings on a temporary folder and the test database, the app over HTTP, PostgreSQL, S3.
 
 DICOM_API_TEST_DATABASE=sqlite|postgres picks the database of every Settings the tests build (tests/databases.py).
-The PostgreSQL pass runs the integration and e2e tests, less those a database cannot change (PASS_ONCE).
+The PostgreSQL pass runs the integration and e2e tests, less those no database can change (PASS_ONCE).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from tests import databases
 from tests.helpers import make_client, settings_for
 from tests.s3 import create_bucket, moto_endpoint, remove_bucket
 
-# Run in the SQLite pass only: what never touches a database, and what checks DICOM content, whose
-# database part (one row per upload) every other test exercises.
+# The PostgreSQL pass runs these, less PASS_ONCE: what never touches a database, and what checks DICOM
+# content, whose database part (one row per upload) every other test exercises. The rest (unit tests, say)
+# runs in the SQLite pass only.
+POSTGRES_PASS = ("tests/integration/", "tests/e2e/")
 PASS_ONCE = (
-    "tests/unit/",
     "tests/integration/test_storage.py",  # the filesystem blob store alone
     "tests/integration/test_storage_contract.py",  # the blob stores alone
     "tests/integration/test_corpus.py",  # what the reference files hold, attribute by attribute
@@ -77,13 +78,14 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, leave out PASS_ONCE and the tests that choose their database themselves (parametrized
-    over sqlite and postgres, or marked postgres): the SQLite pass runs every variant of those."""
+    """On PostgreSQL, keep POSTGRES_PASS less PASS_ONCE and the tests that choose their database themselves
+    (parametrized over sqlite and postgres, or marked postgres): the SQLite pass runs every variant of those."""
     if databases.BACKEND != "postgres":
         return
     kept, left = [], []
     for item in items:
-        (left if _chooses_its_database(item) or item.nodeid.startswith(PASS_ONCE) else kept).append(item)
+        wanted = item.nodeid.startswith(POSTGRES_PASS) and not item.nodeid.startswith(PASS_ONCE)
+        (kept if wanted and not _chooses_its_database(item) else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
