@@ -177,11 +177,6 @@ def test_every_attribute_answers_with_its_vr(client: TestClient, stored: dict[st
     assert wrong == {}, "(expected VR, (status, VR or error)) by tag"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/files.py FileService.attribute reads only the header (bytes before Pixel Data): "
-    "attributes stored after Pixel Data, such as (FFFC,FFFC) Data Set Trailing Padding, answer 404",
-)
 @pytest.mark.parametrize("name", TRAILING)
 def test_attributes_after_pixel_data_answer_with_their_vr(
     client: TestClient, stored: dict[str, str], name: str

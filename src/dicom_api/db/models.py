@@ -67,6 +67,8 @@ class DicomFile(Base):
     pixel_data_tag: Mapped[int | None] = mapped_column(BigInteger)
     pixel_data_vr: Mapped[str | None] = mapped_column(String(2))
     pixel_data_length: Mapped[int | None] = mapped_column(BigInteger)
+    # Where elements after Pixel Data start (e.g. Data Set Trailing Padding), when there are any.
+    trailer_offset: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_files_created_at_id", "created_at", "id"),)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dicom_api.db.models import DicomFile
 from dicom_api.db.repository import FileRepository
 from dicom_api.dicom.attributes import bulk_element_json, element_json, find_element
-from dicom_api.dicom.inspect import DicomSummary, inspect_dicom
+from dicom_api.dicom.inspect import DicomSummary, PixelDataInfo, inspect_dicom
 from dicom_api.errors import AttributeNotFound, FileNotFound
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import RENDERS
@@ -73,7 +73,7 @@ class FileService:
         row = self.get(file_id)
         if row.pixel_data_tag is not None and tag == row.pixel_data_tag:
             return bulk_element_json(tag, row.pixel_data_vr or "OB", row.pixel_data_length or 0)
-        ds = self.headers.get(row.id, row.header_length)
+        ds = self.headers.get(row.id, row.header_length, _trailer(row))
         try:
             return element_json(find_element(ds, tag))
         except AttributeNotFound:
@@ -84,7 +84,7 @@ class FileService:
     def dicom_json(self, file_id: str) -> dict[str, Any]:
         """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
         row = self.get(file_id)
-        ds = self.headers.get(row.id, row.header_length)
+        ds = self.headers.get(row.id, row.header_length, _trailer(row))
         model: dict[str, Any] = {}
         if ds.file_meta:
             model.update(ds.file_meta.to_json_dict(1024, _omit_bulk))
@@ -92,6 +92,12 @@ class FileService:
         if row.pixel_data_tag is not None:
             model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
         return {key: model[key] for key in sorted(model)}
+
+
+def _trailer(row: DicomFile) -> tuple[int, int] | None:
+    if row.trailer_offset is None or row.trailer_offset >= row.size_bytes:
+        return None
+    return row.trailer_offset, row.size_bytes - row.trailer_offset
 
 
 def _omit_bulk(_elem: Any) -> str:
@@ -129,4 +135,13 @@ def _row(file_id: str, size: int, sha256: str, s: DicomSummary) -> DicomFile:
         pixel_data_tag=pixel.tag if pixel else None,
         pixel_data_vr=pixel.vr if pixel else None,
         pixel_data_length=pixel.length if pixel else None,
+        trailer_offset=_trailer_start(pixel, size),
     )
+
+
+def _trailer_start(pixel: PixelDataInfo | None, size: int) -> int | None:
+    """Deflated files are read whole as their header (header_length is the file size): no trailer."""
+    if pixel is None or pixel.value_offset >= size:
+        return None
+    end = pixel.value_offset + pixel.length
+    return end if end < size else None

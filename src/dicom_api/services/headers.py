@@ -11,6 +11,8 @@ from pydicom.dataset import FileDataset
 
 from dicom_api.storage import BlobStore
 
+MAX_TRAILER = 16 * 1024 * 1024  # elements after Pixel Data beyond this are not read (padding, in practice)
+
 
 class HeaderCache:
     """An LRU of parsed headers (everything before Pixel Data), read from the blob's first bytes only."""
@@ -21,13 +23,17 @@ class HeaderCache:
         self._items: OrderedDict[str, FileDataset] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, file_id: str, header_length: int) -> FileDataset:
+    def get(self, file_id: str, header_length: int, trailer: tuple[int, int] | None = None) -> FileDataset:
+        """The parsed header; ``trailer`` (offset, length) adds the elements stored after Pixel Data."""
         with self._lock:
             ds = self._items.get(file_id)
             if ds is not None:
                 self._items.move_to_end(file_id)
                 return ds
         data = self._store.read_range(file_id, 0, header_length)
+        if trailer is not None and trailer[1] <= MAX_TRAILER:
+            # Header and trailer joined: the same element stream with Pixel Data left out.
+            data += self._store.read_range(file_id, trailer[0], trailer[1])
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
         if self._capacity:
             with self._lock:
