@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
 from dicom_api.config import Settings
 from dicom_api.logs import configure as configure_logging
 
@@ -39,17 +42,27 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # say which setting is wrong; never echo values (URLs carry passwords)
+        for error in exc.errors():
+            where = "DICOM_API_" + "_".join(str(p) for p in error["loc"]).upper() if error["loc"] else "settings"
+            print(f"error: {where}: {error['msg']}", file=sys.stderr)
+        return 2
     log_config = configure_logging(settings.log_level, settings.log_format)
-    if args.command == "migrate":
-        return _migrate(settings)
-    if args.command == "storage":
-        return _storage_check(settings, args)
-    if args.command == "users":
-        return _users(settings, args)
-    if args.command == "audit":
-        return _audit_verify(settings)
-    return _serve(settings, args, log_config)
+    try:
+        if args.command == "migrate":
+            return _migrate(settings)
+        if args.command == "storage":
+            return _storage_check(settings, args)
+        if args.command == "users":
+            return _users(settings, args)
+        if args.command == "audit":
+            return _audit_verify(settings)
+        return _serve(settings, args, log_config)
+    except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
+        print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
 
 
 def _migrate(settings: Settings) -> int:

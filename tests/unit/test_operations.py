@@ -1,4 +1,4 @@
-"""JSON logs: one object per line, the access line's fields included, exceptions kept."""
+"""Operator-facing output: JSON logs, and the command line's errors."""
 
 from __future__ import annotations
 
@@ -41,3 +41,19 @@ def test_config_selects_the_formatter() -> None:
     assert log_config("info", "json")["formatters"]["default"] == {"()": JsonFormatter}
     assert "format" in log_config("debug", "text")["formatters"]["default"]
     assert log_config("debug", "text")["root"]["level"] == "DEBUG"
+
+
+def test_cli_reports_bad_settings_and_an_unreachable_database_without_a_traceback(monkeypatch, capsys) -> None:
+    from dicom_api import cli
+
+    monkeypatch.setenv("DICOM_API_MAX_UPLOAD_BYTES", "-3")
+    assert cli.main(["migrate"]) == 2
+    assert "DICOM_API_MAX_UPLOAD_BYTES" in capsys.readouterr().err
+    monkeypatch.delenv("DICOM_API_MAX_UPLOAD_BYTES")
+    monkeypatch.setenv("DICOM_API_DATABASE_URL", "postgresql://someone:pw-not-shown@127.0.0.1:9/none")
+    monkeypatch.setenv("DICOM_API_JWT_SECRET", "x" * 40)
+    assert cli.main(["migrate"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the database" in err
+    assert "pw-not-shown" not in err
+    assert "Traceback" not in err
