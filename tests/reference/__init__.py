@@ -1,0 +1,1 @@
+"""Rendering checked against an independent renderer: Debian's dcmtk."""
