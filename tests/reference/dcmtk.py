@@ -132,7 +132,8 @@ class Dcmtk:
     def _run(self, path: Path, frame: int, window: tuple[str, ...]) -> Rendered:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         out = self.folder / f"{len(self._made):04d}-{path.stem}-{frame}.png"
-        voi = list(window) or window_option(ds)
+        # An enhanced image's window is its frame's functional group (PS3.3 C.7.6.16.2.10), as in our pipeline.
+        voi = list(window) or list(functional_group_window(ds, frame) or ()) or window_option(ds)
         cmd = [tool_for(syntax_of(ds)), "-O", *voi, "+F", str(frame), "+on", str(path), str(out)]
         shown = " ".join(cmd[:-2] + [path.name])
         try:

@@ -98,16 +98,8 @@ REFUSED: dict[str, tuple[str, bool]] = {
     "pydicom/nested_priv_SQ.dcm": ("2 bytes of Pixel Data and no Image Pixel module (no Rows, Columns)", False),
 }
 
-# dcmtk is right and we are not: the rendering bugs to fix, each with its diagnosis.
-_BIG_ENDIAN_PALETTE = (
-    "palette: the Red/Green/Blue Palette Color LUT Data (OW, PS3.3 C.7.6.3.1.6) of an Explicit VR Big Endian file "
-    "are read as little-endian words (pydicom's apply_color_lut uses np.frombuffer in native byte order for "
-    "non-segmented LUTs), so every colour is byte-swapped; the little-endian twin OBXXXX1A.dcm is exact"
-)
-DCMTK_RIGHT = {
-    "pydicom-data/OBXXXX1A_expb.dcm": _BIG_ENDIAN_PALETTE,
-    "pydicom-data/OBXXXX1A_expb_2frame.dcm": _BIG_ENDIAN_PALETTE,
-}
+# dcmtk is right and we are not: the rendering bugs to fix, each with its diagnosis (none at present).
+DCMTK_RIGHT: dict[str, str] = {}
 
 
 def _dcmtk_of(twin: str) -> Callable[[Dcmtk, int], np.ndarray]:
@@ -258,14 +250,6 @@ def test_jpeg_2000_renders_as_its_uncompressed_twin(category: Callable[[str], No
     assert found.category != WRONG, str(found)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="enhanced multi-frame (PS3.3 C.7.6.16): the window is in the Frame VOI LUT functional group "
-    "(C.7.6.16.2.10) and the rescale in Pixel Value Transformation (C.7.6.16.2.9), per-frame or shared; "
-    "render.py reads only the top-level Window Center/Width and Rescale Slope/Intercept, so it shows a min-max "
-    "window instead",
-)
 @pytest.mark.parametrize(("name", "frame"), FUNCTIONAL_GROUP_WINDOWS)
 def test_window_of_the_frame_voi_lut_functional_group(
     dcmtk: Dcmtk, category: Callable[[str], None], name: str, frame: int

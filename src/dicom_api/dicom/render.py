@@ -8,6 +8,7 @@ PS3.3 C.7.6.3.1.2) become RGB. Overlays are never burned in.
 from __future__ import annotations
 
 import struct
+import sys
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -87,7 +88,33 @@ def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | Non
         return _palette_to_rgb(arr, ds)
     if arr.ndim == 3:
         return _colour_to_8bit(arr[..., :3], ds)
-    return grayscale_to_8bit(arr, ds, window)
+    return grayscale_to_8bit(arr, frame_attributes(ds, frame), window)
+
+
+_FRAME_GROUPS = {
+    "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept", "RescaleType"),
+    "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "VOILUTFunction"),
+}
+
+
+def frame_attributes(ds: Dataset, frame: int) -> Dataset:
+    """The attributes that render ``frame`` of an enhanced multi-frame image (PS3.3 C.7.6.16): the Pixel Value
+    Transformation (C.7.6.16.2.9) and Frame VOI LUT (C.7.6.16.2.10) of its per-frame functional group, else of
+    the shared one, in place of top-level attributes. Other images are returned as they are."""
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    shared = ds.get("SharedFunctionalGroupsSequence") or []
+    if not per_frame and not shared:
+        return ds
+    groups = ([per_frame[frame - 1]] if len(per_frame) >= frame else []) + list(shared[:1])
+    view = Dataset()
+    view.update({tag: ds[tag] for tag in ds.keys() if int(tag) >> 16 == 0x0028 or int(tag) == 0x20500020})
+    for sequence, keywords in _FRAME_GROUPS.items():
+        item = next((g[sequence][0] for g in groups if len(g.get(sequence) or []) > 0), None)
+        if item is not None:
+            for keyword in keywords:
+                if keyword in item:
+                    setattr(view, keyword, item[keyword].value)
+    return view
 
 
 def _transfer_syntax(ds: Dataset) -> UID:
@@ -237,13 +264,32 @@ def _inverted(ds: Dataset) -> bool:
 
 
 def _palette_to_rgb(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """PALETTE COLOR (PS3.3 C.7.6.3.1.5-6) to RGB through the file's lookup tables."""
     try:
-        rgb = apply_color_lut(arr, ds)
+        rgb = apply_color_lut(arr, _native_order_palette(ds))
     except Exception:
         raise UndecodableImage("The palette colour lookup tables cannot be applied.") from None
     if rgb.dtype.itemsize > 1:
         rgb = rgb >> (8 * (rgb.dtype.itemsize - 1))
     return np.asarray(rgb, dtype=np.uint8)
+
+
+def _native_order_palette(ds: Dataset) -> Dataset:
+    """pydicom reads 16-bit palette LUT Data in the machine's byte order; a big-endian file's tables must be
+    swapped first, or every colour comes out byte-swapped (PS3.5 7.3: OW data follows the transfer syntax)."""
+    little = ds.original_encoding[1] is not False
+    wide = [c for c in ("Red", "Green", "Blue") if f"{c}PaletteColorLookupTableData" in ds
+            and int(ds[f"{c}PaletteColorLookupTableDescriptor"].value[2]) > 8]  # fmt: skip
+    if little == (sys.byteorder == "little") or not wide:
+        return ds  # segmented tables are decoded in the file's byte order already
+    view = Dataset()
+    view.update({tag: ds[tag] for tag in ds.keys() if int(tag) >> 16 == 0x0028})
+    view.set_original_encoding(ds.original_encoding[0], ds.original_encoding[1], ds.original_character_set)
+    for colour in wide:
+        data = ds[f"{colour}PaletteColorLookupTableData"].value
+        swapped = np.frombuffer(data, dtype="<u2" if little else ">u2").astype("=u2").tobytes()
+        setattr(view, f"{colour}PaletteColorLookupTableData", swapped)
+    return view
 
 
 def _colour_to_8bit(arr: np.ndarray, ds: Dataset) -> np.ndarray:

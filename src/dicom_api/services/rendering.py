@@ -24,7 +24,7 @@ from dicom_api.dicom.render import Window, render_png
 from dicom_api.errors import UndecodableImage
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
-RENDER_VERSION = 1  # part of every ETag and cache key: bump when the pipeline's output changes
+RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's output changes
 RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
 LEASE_SECONDS = 120  # a renderer that died releases its lease after this long
 _store: BlobStore | None = None
