@@ -179,11 +179,16 @@ def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None
     Integer frames go through a lookup table built over their value range (much cheaper than float maths
     on every pixel); other frames are computed directly.
     """
-    if arr.dtype.kind in "iu" and 0 < int(arr.max()) - int(arr.min()) + 1 <= _LUT_MAX_ENTRIES:
-        low = int(arr.min())
-        values = np.arange(low, int(arr.max()) + 1, dtype=np.int64).astype(arr.dtype)
-        lut = _to_8bit(values, ds, window)
-        return np.asarray(lut[(arr.astype(np.int64) - low)], dtype=np.uint8)
+    low, high = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+    if arr.dtype.kind == "u" and high < _LUT_MAX_ENTRIES:
+        # Unsigned values index a table over 0..max directly: no widened copy of the frame. The table is
+        # computed over the frame's own range only (min-max windows depend on it).
+        lut = np.zeros(high + 1, dtype=np.uint8)
+        lut[low:] = _to_8bit(np.arange(low, high + 1, dtype=np.int64).astype(arr.dtype), ds, window)
+        return np.asarray(np.take(lut, arr), dtype=np.uint8)
+    if arr.dtype.kind == "i" and 0 < high - low + 1 <= _LUT_MAX_ENTRIES:
+        lut = _to_8bit(np.arange(low, high + 1, dtype=np.int64).astype(arr.dtype), ds, window)
+        return np.asarray(np.take(lut, arr.astype(np.int32) - low), dtype=np.uint8)
     return _to_8bit(arr, ds, window)
 
 
