@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from typing import Any
 
@@ -92,6 +94,12 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Metrics from every worker, added up at /metrics: a fresh folder of per-process value files.
+        metrics_dir = settings.data_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     print(f"DICOM API on http://{host}:{port}  (Swagger UI: http://{host}:{port}/swagger/)", flush=True)
     uvicorn.run(
         "dicom_api.main:create_app",

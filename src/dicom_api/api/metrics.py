@@ -1,12 +1,15 @@
 """Prometheus metrics: requests by route and status, latency histograms, uploads and bytes stored.
 
 Routes are labelled by their template (/files/{file_id}), never by the concrete path, so ids do not
-multiply the series.
+multiply the series. With several worker processes (`serve --workers N` sets PROMETHEUS_MULTIPROC_DIR), each
+process writes its values to shared files and /metrics adds up all of them, whichever worker answers.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,7 +35,11 @@ class Metrics:
         self.latency.labels(method, route).observe(seconds)
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        registry = self.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def metrics_endpoint(request: Request) -> Response:
