@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
-import data_store
 import httpx
 import pydicom
 import pytest
@@ -20,19 +18,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from dicom_api.dicom.inspect import PIXEL_TAGS
+from tests.corpus import CORPUS
 from tests.helpers import make_client, settings_for
-
-# The folders themselves: get_testdata_files("*") would try to download pydicom's remote test files.
-ROOTS = {
-    "pydicom": Path(pydicom.__file__).parent / "data" / "test_files",
-    "pydicom-data": Path(data_store.__file__).parent / "data",
-}
-CORPUS = {
-    f"{label}/{path.relative_to(root).as_posix()}": path
-    for label, root in ROOTS.items()
-    for path in sorted(root.rglob("*"))
-    if path.is_file()
-}
 
 # Refused at upload (400), each for a reason read in the file itself.
 REFUSED = {

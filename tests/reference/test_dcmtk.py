@@ -15,7 +15,6 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-import data_store
 import numpy as np
 import pydicom
 import pytest
@@ -24,6 +23,7 @@ from pydicom.pixels.utils import pixel_array
 
 from dicom_api.dicom.render import render_png
 from dicom_api.errors import NoImage, UndecodableImage
+from tests.corpus import CORPUS
 from tests.reference.dcmtk import (
     CLOSE,
     EXACT,
@@ -36,17 +36,6 @@ from tests.reference.dcmtk import (
     syntax_of,
 )
 
-# The folders themselves: get_testdata_files("*") would try to download pydicom's remote test files.
-ROOTS = {
-    "pydicom": Path(pydicom.__file__).parent / "data" / "test_files",
-    "pydicom-data": Path(data_store.__file__).parent / "data",
-}
-CORPUS = {
-    f"{label}/{path.relative_to(root).as_posix()}": path
-    for label, root in ROOTS.items()
-    for path in sorted(root.rglob("*"))
-    if path.is_file()
-}
 PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)  # Float, Double Float and (integer) Pixel Data
 _PIXEL_TAG_BYTES = {struct.pack(f"{e}HH", t >> 16, t & 0xFFFF) for e in "<>" for t in PIXEL_TAGS}
 
