@@ -27,7 +27,7 @@ from PIL import Image
 from pydicom.pixels.utils import pixel_array
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import make_ct, make_multiframe, make_radiograph  # noqa: E402
+from synthetic import make_ct, make_multiframe, make_radiograph  # noqa: E402
 
 from dicom_api.dicom.render import grayscale_to_8bit, render_png  # noqa: E402
 from dicom_api.storage import FilesystemBlobStore  # noqa: E402
