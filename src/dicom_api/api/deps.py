@@ -35,14 +35,9 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(context: ContextDep) -> Iterator[Session]:
-    """The transaction boundary: commit when the handler returns, roll back when it raises."""
-    with context.sessions() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """The request's transaction: committed when the handler returns, rolled back when it raises."""
+    with context.transaction() as session:
+        yield session
 
 
 # scope="function": commit before the response is sent, so a 201 means the row is durable.

@@ -60,15 +60,21 @@ class AppContext:
         )
 
     @contextmanager
-    def accounts(self) -> Iterator[AccountService]:
-        """An account service in its own transaction (for the command line and start-up)."""
+    def transaction(self) -> Iterator[Session]:
+        """The transaction boundary: a session committed when the block ends, rolled back when it raises."""
         with self.sessions() as session:
             try:
-                yield AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
+                yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def accounts(self) -> Iterator[AccountService]:
+        """An account service in its own transaction (for the command line and start-up)."""
+        with self.transaction() as session:
+            yield AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
 
     def bootstrap_admin(self) -> None:
         """First start with no account: create 'admin'; a generated password is printed once, never logged."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydicom.dataset import FileDataset
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -73,7 +74,7 @@ class FileService:
         row = self.get(file_id)
         if row.pixel_data_tag is not None and tag == row.pixel_data_tag:
             return bulk_element_json(tag, row.pixel_data_vr or "OB", row.pixel_data_length or 0)
-        ds = self.headers.get(row.id, row.header_length, _trailer(row))
+        ds = self._header(row)
         try:
             return element_json(find_element(ds, tag))
         except AttributeNotFound:
@@ -81,10 +82,15 @@ class FileService:
         except Exception:  # a malformed value is reported as such, not as a server error
             raise AttributeNotFound("The attribute exists but its value cannot be read.") from None
 
+    def _header(self, row: DicomFile) -> FileDataset:
+        """Everything but Pixel Data: the bytes before it, and those after it when the file has any."""
+        trailer = None if row.trailer_offset is None else (row.trailer_offset, row.size_bytes - row.trailer_offset)
+        return self.headers.get(row.id, row.header_length, trailer)
+
     def dicom_json(self, file_id: str) -> dict[str, Any]:
         """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
         row = self.get(file_id)
-        ds = self.headers.get(row.id, row.header_length, _trailer(row))
+        ds = self._header(row)
         model: dict[str, Any] = {}
         if ds.file_meta:
             model.update(ds.file_meta.to_json_dict(1024, _omit_bulk))
@@ -92,12 +98,6 @@ class FileService:
         if row.pixel_data_tag is not None:
             model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
         return {key: model[key] for key in sorted(model)}
-
-
-def _trailer(row: DicomFile) -> tuple[int, int] | None:
-    if row.trailer_offset is None or row.trailer_offset >= row.size_bytes:
-        return None
-    return row.trailer_offset, row.size_bytes - row.trailer_offset
 
 
 def _omit_bulk(_elem: Any) -> str:
