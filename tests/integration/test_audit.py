@@ -281,6 +281,7 @@ def audit_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tes
 def audited(audit_client: TestClient) -> Iterator[tuple[Settings, Engine, AuditLog]]:
     """The settings, a direct engine to tamper with the trail, and the service's AuditLog to check it."""
     context: AppContext = audit_client.app.state.context
+    context.audit.flush()  # the trail is read straight from the database below
     engine = create_engine(context.settings.database_url)
     try:
         yield context.settings, engine, context.audit

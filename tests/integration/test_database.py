@@ -105,3 +105,33 @@ def test_concurrent_audit_appends_keep_one_unbroken_chain(sessions: sessionmaker
     assert total == 80
     assert sorted(e.seq for e in events) == list(range(1, 81))
     assert log.verify() == []
+
+
+def test_recorded_entries_are_committed_in_batches_as_one_chain(sessions: sessionmaker[Session]) -> None:
+    """Entries recorded from many threads, beside direct appends, end in one chain with nothing missing."""
+    log = AuditLog(sessions)
+
+    def record(i: int) -> None:
+        entry = AuditEntry(action="read_attribute", outcome="success", status=200, file_id=f"{i:032x}")
+        if i % 10 == 0:
+            log.append(entry)
+        else:
+            log.record(entry)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(record, range(400)))
+    assert log.flush(timeout=60)
+    events, total = log.search(limit=1000)
+    assert total == 400
+    assert sorted(e.file_id for e in events) == [f"{i:032x}" for i in range(400)]
+    assert log.verify() == []
+
+
+def test_closing_the_audit_log_writes_what_is_queued(sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions)
+    for i in range(50):
+        log.record(AuditEntry(action="login", outcome="denied", status=401, username=f"user{i}"))
+    log.close()
+    events, total = AuditLog(sessions).search(limit=100)
+    assert total == 50
+    assert {e.username for e in events} == {f"user{i}" for i in range(50)}

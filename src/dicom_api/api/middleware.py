@@ -14,14 +14,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dicom_api.api.metrics import Metrics
 from dicom_api.services.audit import AuditEntry
 
 log = logging.getLogger("dicom_api.access")
-audit_log = logging.getLogger("dicom_api.audit")
 _INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FILE_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -64,9 +62,9 @@ class ObservabilityMiddleware:
             self.metrics.observe(scope["method"], route, status, elapsed)
             action = self.actions.get(scope.get("endpoint"))  # type: ignore[arg-type]
             if action is not None:
-                await self._record(scope, action, status)
+                self._record(scope, action, status)
 
-    async def _record(self, scope: Scope, action: str, status: int) -> None:
+    def _record(self, scope: Scope, action: str, status: int) -> None:
         state = scope.get("state", {})
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         file_id = state.get("audit_file_id") or scope.get("path_params", {}).get("file_id") or query.get("file_id")
@@ -81,10 +79,7 @@ class ObservabilityMiddleware:
             client=client[0][:64] if client else None,
             request_id=state.get("request_id"),
         )
-        try:
-            await anyio.to_thread.run_sync(scope["app"].state.context.audit.append, entry)
-        except Exception:
-            audit_log.exception("could not write the audit entry for %s (request %s)", action, entry.request_id)
+        scope["app"].state.context.audit.record(entry)
 
 
 def _outcome(status: int) -> str:

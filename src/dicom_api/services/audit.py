@@ -1,13 +1,19 @@
 """The audit trail: append-only, each entry hashed together with the previous entry's hash.
 
 Entries are written in their own transaction, so a request that fails (a denied attempt) is still recorded.
-`verify` recomputes the chain: any edited, removed or inserted entry breaks it.
+Requests `record` entries on a queue that one writer thread commits in batches: one transaction (one
+chain-head lock, one fsync) for every entry that arrived meanwhile, instead of one per request, which
+serialised every request behind the database's write lock. `verify` recomputes the chain: any edited,
+removed or inserted entry breaks it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +24,10 @@ from dicom_api.db.models import AuditEvent, AuditHead
 from dicom_api.db.repository import AuditRepository
 
 GENESIS = "0" * 64
+MAX_BATCH = 500
+RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+log = logging.getLogger("dicom_api.audit")
 
 
 @dataclass(frozen=True)
@@ -41,14 +51,89 @@ def entry_hash(prev_hash: str, seq: int, at: datetime, entry: AuditEntry) -> str
 class AuditLog:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._queue: queue.SimpleQueue[tuple[AuditEntry, datetime] | None] = queue.SimpleQueue()
+        self._pending = 0  # recorded, not yet committed
+        self._idle = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     def append(self, entry: AuditEntry) -> None:
+        """Write one entry now (the command line, tests)."""
+        self._write([(entry, datetime.now(UTC))])
+
+    def record(self, entry: AuditEntry) -> None:
+        """Queue an entry for the writer thread; it is stamped now, when the request ended."""
+        with self._idle:
+            self._pending += 1
+        self._queue.put((entry, datetime.now(UTC)))
+        if self._writer is None:
+            self._start_writer()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every recorded entry is committed; False if that took longer than ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit what is queued and stop the writer."""
+        writer = self._writer
+        if writer is not None:
+            self._queue.put(None)
+            writer.join(timeout)
+            if writer.is_alive():
+                log.error("%d audit entries were not written before shutdown", self._pending)
+
+    def _start_writer(self) -> None:
+        with self._start_lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._writer.start()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            batch = [] if first is None else [first]
+            stopping = first is None
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            if batch:
+                self._write_until_done(batch, stopping)
+
+    def _write_until_done(self, batch: list[tuple[AuditEntry, datetime]], stopping: bool) -> None:
+        """Retry while the database is down: an entry is never dropped while the process lives."""
+        attempt = 0
+        while True:
+            try:
+                self._write(batch)
+                break
+            except Exception:
+                log.exception("could not write %d audit entries; retrying", len(batch))
+                if stopping:
+                    log.error("%d audit entries were lost at shutdown", len(batch))
+                    break
+                threading.Event().wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+        with self._idle:
+            self._pending -= len(batch)
+            self._idle.notify_all()
+
+    def _write(self, batch: list[tuple[AuditEntry, datetime]]) -> None:
         with self._sessions() as session, session.begin():
             repo = AuditRepository(session)
             head = repo.lock_head()
-            seq, at = head.seq + 1, datetime.now(UTC)
-            digest = entry_hash(head.hash, seq, at, entry)
-            repo.add(AuditEvent(seq=seq, at=at, prev_hash=head.hash, hash=digest, **entry.__dict__))
+            seq, digest = head.seq, head.hash
+            for entry, at in batch:
+                prev, seq = digest, seq + 1
+                digest = entry_hash(prev, seq, at, entry)
+                repo.add(AuditEvent(seq=seq, at=at, prev_hash=prev, hash=digest, **entry.__dict__))
             head.seq, head.hash = seq, digest
 
     def search(
@@ -62,6 +147,7 @@ class AuditLog:
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[Sequence[AuditEvent], int]:
+        self.flush()  # what this process recorded is part of the answer
         with self._sessions() as session:
             return AuditRepository(session).search(
                 user_id=user_id, file_id=file_id, action=action, since=since, until=until, limit=limit, offset=offset
@@ -69,6 +155,7 @@ class AuditLog:
 
     def verify(self) -> list[str]:
         """Every break in the chain, as a sentence; empty when the trail is intact."""
+        self.flush()
         problems: list[str] = []
         prev, expected_seq = GENESIS, 1
         with self._sessions() as session:

@@ -100,6 +100,7 @@ class AppContext:
             raise ServiceUnavailable("The blob store is unreachable.") from None
 
     def close(self) -> None:
+        self.audit.close()
         self.renders.close()
         self.engine.dispose()
 
