@@ -32,6 +32,7 @@ class Settings(BaseSettings):
         description="Render processes; 0 renders in threads of the server process.",
     )
     header_cache_size: int = Field(default=512, ge=0, description="Parsed headers kept in memory per process.")
+    render_cache_mib: int = Field(default=64, ge=0, description="Recent renders kept in memory per process, in MiB.")
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema before starting.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)

@@ -203,3 +203,24 @@ def test_asymmetric_refuses_other_keys_and_algorithm_confusion(key_pair: tuple[s
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_token_verified_before_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec = hs256(ttl=60)
+    token = codec.encode("e" * 32, 0)
+    assert codec.decode(token).subject == "e" * 32
+    assert codec.decode(token).subject == "e" * 32  # the second time from the verified tokens
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert "expired" in refused(codec, token).message
+
+
+def test_a_tampered_copy_of_a_verified_token_is_refused() -> None:
+    codec = hs256()
+    token = codec.encode("f" * 32, 0)
+    codec.decode(token)
+    header, payload, signature = token.split(".")
+    forged = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged["sub"] = "0" * 32
+    body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    assert "not valid" in refused(codec, f"{header}.{body}.{signature}").message

@@ -6,13 +6,15 @@ cost more than their work on the hottest endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from dicom_api.auth.tokens import Claims
+from dicom_api.db.lookups import AccountState
 from dicom_api.db.models import User
 from dicom_api.errors import Forbidden, Unauthorized
 from dicom_api.services.accounts import AccountService
@@ -51,15 +53,32 @@ async def get_accounts(session: SessionDep, context: ContextDep) -> AccountServi
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 
 
-def get_current_user(
-    request: Request, token: Annotated[str | None, Depends(bearer)], context: ContextDep, accounts: AccountsDep
-) -> User:
-    """The caller, from a valid bearer token of an active account whose tokens were not revoked."""
+async def get_claims(token: Annotated[str | None, Depends(bearer)], context: ContextDep) -> Claims:
+    """A bearer token's verified claims; whether its account still accepts it is checked next, with the
+    request's first database read."""
     if not token:
         raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
-    user = accounts.user_for(context.tokens.decode(token))
-    request.state.user_id, request.state.username = user.id, user.username  # for the audit trail
+    return context.tokens.decode(token)
+
+
+ClaimsDep = Annotated[Claims, Depends(get_claims)]
+
+
+def get_current_user(request: Request, claims: ClaimsDep, accounts: AccountsDep) -> User:
+    """The caller, from a valid bearer token of an active account whose tokens were not revoked."""
+    user = accounts.user_for(claims)
+    identify(request, user.id, user.username)
     return user
+
+
+def identify(request: Request, user_id: str, username: str) -> None:
+    """Name the caller for the audit trail."""
+    request.state.user_id, request.state.username = user_id, username
+
+
+def caller(request: Request) -> Callable[[AccountState], None]:
+    """For services that check the account themselves: names the caller once it is known."""
+    return lambda account: identify(request, account.id, account.username)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

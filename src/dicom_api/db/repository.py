@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, RenderLease, User
@@ -134,8 +135,9 @@ class AuditRepository:
         assert head is not None  # noqa: S101 - created by the migration
         return head
 
-    def add(self, event: AuditEvent) -> None:
-        self.session.add(event)
+    def add_all(self, events: list[dict[str, Any]]) -> None:
+        """One multi-row INSERT for a batch of entries (column name -> value)."""
+        self.session.execute(insert(AuditEvent), events)
 
     def search(
         self,

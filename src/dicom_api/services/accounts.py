@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +73,23 @@ class LoginThrottle:
             LoginFailureRepository(session).clear(_user_key(username))
 
 
+class _Account(Protocol):
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def token_version(self) -> int: ...
+
+
+A = TypeVar("A", bound=_Account)
+
+
+def check_account(account: A | None, claims: Claims) -> A:
+    """The token's account, if it still exists, is active and has not revoked its tokens since."""
+    if account is None or not account.is_active or account.token_version != claims.version:
+        raise Unauthorized("The token is no longer valid.")
+    return account
+
+
 class AccountService:
     def __init__(self, session: Session, codec: TokenCodec, refresh_ttl_seconds: int) -> None:
         self.session = session
@@ -132,10 +150,7 @@ class AccountService:
             self.refresh_tokens.revoke_family(stored.family_id, datetime.now(UTC))
 
     def user_for(self, claims: Claims) -> User:
-        user = self.users.get(claims.subject)
-        if user is None or not user.is_active or user.token_version != claims.version:
-            raise Unauthorized("The token is no longer valid.")
-        return user
+        return check_account(self.users.get(claims.subject), claims)
 
     # accounts
 

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, text
+import anyio
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
 from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.db.lookups import Lookups
 from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService, LoginThrottle
 from dicom_api.services.audit import AuditLog
+from dicom_api.services.files import FileReader
 from dicom_api.services.headers import HeaderCache
-from dicom_api.services.rendering import Renderer, RenderLeases, RenderPool
+from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
+from dicom_api.storage.filesystem import FilesystemBlobStore
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +41,8 @@ class AppContext:
     tokens: TokenCodec
     throttle: LoginThrottle
     audit: AuditLog
+    reader: FileReader
+    local_io: bool  # SQLite and a filesystem store: every read is a local file read
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -41,14 +51,20 @@ class AppContext:
         store = open_blob_store(settings.storage_url, s3)
         sessions = make_session_factory(engine)
         pool = RenderPool(settings.storage_url, settings.render_workers, s3)
-        return cls(
+        headers = HeaderCache(store, settings.header_cache_size)
+        sqlite_file = _sqlite_file(settings)
+        local_io = sqlite_file is not None and isinstance(store, FilesystemBlobStore)
+        leases: Leases = RenderLeases(sessions)
+        if sqlite_file is not None:  # every process sharing this database sees the folder beside it
+            leases = FileLeases(sqlite_file.with_name(sqlite_file.name + ".render-leases"))
+        context = cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             store=store,
-            headers=HeaderCache(store, settings.header_cache_size),
+            headers=headers,
             renders=pool,
-            renderer=Renderer(pool, store, RenderLeases(sessions)),
+            renderer=Renderer(pool, store, leases, PngCache(settings.render_cache_mib * 1024 * 1024)),
             tokens=token_codec(settings),
             throttle=LoginThrottle(
                 sessions,
@@ -57,7 +73,19 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=AuditLog(sessions),
+            reader=FileReader(Lookups(engine), headers),
+            local_io=local_io,
         )
+        context.renderer.offload = context.offload
+        return context
+
+    async def offload(self, fn: Callable[..., T], *args: object) -> T:
+        """Run blocking I/O for the event loop. With SQLite and a filesystem store it runs inline: a
+        primary-key read of a local file costs less than the hop to a worker thread (measured: the hop
+        was most of an attribute read); a network database or store is always called from a thread."""
+        if self.local_io:
+            return fn(*args)
+        return await anyio.to_thread.run_sync(fn, *args)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -103,6 +131,13 @@ class AppContext:
         self.audit.close()
         self.renders.close()
         self.engine.dispose()
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve()
 
 
 def token_codec(settings: Settings) -> TokenCodec:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydicom.dataset import FileDataset
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from dicom_api.auth.tokens import Claims
+from dicom_api.db.lookups import AccountState, FileRecord, Lookups
 from dicom_api.db.models import DicomFile
 from dicom_api.db.repository import FileRepository
 from dicom_api.dicom.attributes import bulk_element_json, element_json, find_element
 from dicom_api.dicom.inspect import DicomSummary, PixelDataInfo, inspect_dicom
 from dicom_api.errors import AttributeNotFound, FileNotFound
+from dicom_api.services.accounts import check_account
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import RENDERS
 from dicom_api.storage import BlobStore
@@ -69,28 +72,10 @@ class FileService:
 
         event.listen(self.session, "after_commit", purge, once=True)
 
-    def attribute(self, file_id: str, tag: int) -> dict[str, Any]:
-        """One attribute, from the header or (Pixel Data) from what was indexed at upload."""
-        row = self.get(file_id)
-        if row.pixel_data_tag is not None and tag == row.pixel_data_tag:
-            return bulk_element_json(tag, row.pixel_data_vr or "OB", row.pixel_data_length or 0)
-        ds = self._header(row)
-        try:
-            return element_json(find_element(ds, tag))
-        except AttributeNotFound:
-            raise
-        except Exception:  # a malformed value is reported as such, not as a server error
-            raise AttributeNotFound("The attribute exists but its value cannot be read.") from None
-
-    def _header(self, row: DicomFile) -> FileDataset:
-        """Everything but Pixel Data: the bytes before it, and those after it when the file has any."""
-        trailer = None if row.trailer_offset is None else (row.trailer_offset, row.size_bytes - row.trailer_offset)
-        return self.headers.get(row.id, row.header_length, trailer)
-
     def dicom_json(self, file_id: str) -> dict[str, Any]:
         """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
         row = self.get(file_id)
-        ds = self._header(row)
+        ds = _header(self.headers, row)
         model: dict[str, Any] = {}
         if ds.file_meta:
             model.update(ds.file_meta.to_json_dict(1024, _omit_bulk))
@@ -98,6 +83,55 @@ class FileService:
         if row.pixel_data_tag is not None:
             model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
         return {key: model[key] for key in sorted(model)}
+
+
+class FileReader:
+    """The hot reads (one attribute, a PNG's file) for a token's bearer, without an ORM session."""
+
+    def __init__(self, lookups: Lookups, headers: HeaderCache) -> None:
+        self.lookups = lookups
+        self.headers = headers
+
+    def open(self, claims: Claims, file_id: str, caller: Callable[[AccountState], None]) -> FileRecord:
+        """The caller's file, or FileNotFound. Their account is checked as for every request, and handed to
+        ``caller`` before the file is looked at (so a refused access is recorded with its user)."""
+        account, record = self.lookups.account_and_file(claims.subject, file_id if _is_file_id(file_id) else None)
+        caller(check_account(account, claims))
+        if record is None:
+            raise FileNotFound()
+        return record
+
+    def attribute(
+        self, claims: Claims, file_id: str, tag: int, caller: Callable[[AccountState], None]
+    ) -> dict[str, Any]:
+        """One attribute, from the header or (Pixel Data) from what was indexed at upload."""
+        record = self.open(claims, file_id, caller)
+        if record.pixel_data_tag is not None and tag == record.pixel_data_tag:
+            return bulk_element_json(tag, record.pixel_data_vr or "OB", record.pixel_data_length or 0)
+        ds = _header(self.headers, record)
+        try:
+            return element_json(find_element(ds, tag))
+        except AttributeNotFound:
+            raise
+        except Exception:  # a malformed value is reported as such, not as a server error
+            raise AttributeNotFound("The attribute exists but its value cannot be read.") from None
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def header_length(self) -> int: ...
+    @property
+    def trailer_offset(self) -> int | None: ...
+
+
+def _header(headers: HeaderCache, row: _Stored) -> FileDataset:
+    """Everything but Pixel Data: the bytes before it, and those after it when the file has any."""
+    trailer = None if row.trailer_offset is None else (row.trailer_offset, row.size_bytes - row.trailer_offset)
+    return headers.get(row.id, row.header_length, trailer)
 
 
 def _omit_bulk(_elem: Any) -> str:

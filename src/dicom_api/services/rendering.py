@@ -2,8 +2,9 @@
 
 Workers are sent the blob key and frame, never pixel arrays (pickling them would cost more than rendering),
 and return PNG bytes. Each worker opens the blob store itself. A finished render is stored beside its file
-and served from there afterwards; concurrent first requests for the same render compute it once, through
-an in-process future and, across processes, a lease in the database.
+and served from there afterwards, the most recent ones from memory; concurrent first requests for the same
+render compute it once, through an in-process future and, across processes, a lease: a lock file beside
+the blobs when they are on a filesystem, a row in the database otherwise.
 """
 
 from __future__ import annotations
@@ -11,10 +12,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,6 +115,45 @@ class RenderPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+class Leases(Protocol):
+    def acquire(self, key: str) -> bool: ...
+    def held(self, key: str) -> bool: ...
+    def release(self, key: str) -> None: ...
+
+
+class FileLeases:
+    """Leases as lock files created exclusively (O_EXCL), for processes that share a blob folder: a
+    fraction of the cost of two database transactions per render."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self._folder / (hashlib.sha256(key.encode()).hexdigest() + ".lock")
+
+    def acquire(self, key: str) -> bool:
+        path = self._path(key)
+        for _ in range(2):
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                return True
+            except FileExistsError:
+                if self.held(key):
+                    return False
+                path.unlink(missing_ok=True)  # left by a renderer that died: take it over
+        return False
+
+    def held(self, key: str) -> bool:
+        try:
+            return time.time() - self._path(key).stat().st_mtime < LEASE_SECONDS
+        except FileNotFoundError:
+            return False
+
+    def release(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
 class RenderLeases:
     """Database leases on render keys (see models.RenderLease), each in its own short transaction."""
 
@@ -134,19 +181,66 @@ class RenderLeases:
             RenderLeaseRepository(session).remove(key)
 
 
-class Renderer:
-    """PNG of a render request: from the store when it was rendered before, else rendered exactly once."""
+class PngCache:
+    """The most recent renders in memory, up to ``max_bytes``. Entries never go stale: a render's key holds
+    its file's id (never reused) and its variant, and a deleted file is refused before the cache is asked."""
 
-    def __init__(self, pool: RenderPool, store: BlobStore, leases: RenderLeases) -> None:
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            png = self._items.get(key)
+            if png is not None:
+                self._items.move_to_end(key)
+            return png
+
+    def put(self, key: str, png: bytes) -> None:
+        if len(png) > self._max // 4:  # one huge image would push out everything else
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size += len(png) - (len(old) if old is not None else 0)
+            self._items[key] = png
+            while self._size > self._max:
+                self._size -= len(self._items.popitem(last=False)[1])
+
+
+T = TypeVar("T")
+
+
+class Renderer:
+    """PNG of a render request: from memory or the store when it was rendered before, else rendered exactly
+    once."""
+
+    def __init__(
+        self,
+        pool: RenderPool,
+        store: BlobStore,
+        leases: Leases,
+        memory: PngCache,
+    ) -> None:
         self._pool = pool
         self._store = store
         self._leases = leases
+        self._memory = memory
+        self.offload: Callable[..., Awaitable[object]] = asyncio.to_thread  # see AppContext.offload
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        return await self.offload(fn, *args)  # type: ignore[return-value]
 
     async def png(self, request: RenderRequest) -> bytes:
         key = request.cache_key
-        cached = await asyncio.to_thread(self._cached, key)
+        cached = self._memory.get(key)
         if cached is not None:
+            return cached
+        cached = await self._call(self._cached, key)
+        if cached is not None:
+            self._memory.put(key, cached)
             return cached
         waiting = self._inflight.get(key)
         if waiting is not None:  # this process is already rendering it
@@ -156,6 +250,7 @@ class Renderer:
         self._inflight[key] = future
         try:
             png = await self._render_once(request)
+            self._memory.put(key, png)
             future.set_result(png)
             return png
         except BaseException as exc:
@@ -167,24 +262,24 @@ class Renderer:
     async def _render_once(self, request: RenderRequest) -> bytes:
         key, delay = request.cache_key, 0.01
         while True:
-            if await asyncio.to_thread(self._leases.acquire, key):
+            if await self._call(self._leases.acquire, key):
                 try:
-                    cached = await asyncio.to_thread(self._cached, key)  # finished while we asked
+                    cached = await self._call(self._cached, key)  # finished while we asked
                     if cached is not None:
                         return cached
                     png = await self._pool.render(request)
-                    await asyncio.to_thread(self._store.put_bytes, key, png)
+                    await self._call(self._store.put_bytes, key, png)
                     return png
                 finally:
-                    await asyncio.to_thread(self._leases.release, key)
+                    await self._call(self._leases.release, key)
             # Another process renders it: wait for its result, or for its lease to lapse.
             while True:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.5)
-                cached = await asyncio.to_thread(self._cached, key)
+                cached = await self._call(self._cached, key)
                 if cached is not None:
                     return cached
-                if not await asyncio.to_thread(self._leases.held, key):
+                if not await self._call(self._leases.held, key):
                     break  # it failed or died: try to take over
 
     def _cached(self, key: str) -> bytes | None:
