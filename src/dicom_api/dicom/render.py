@@ -10,12 +10,13 @@ from __future__ import annotations
 import struct
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
@@ -68,8 +69,11 @@ def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | Non
         if full is not None:
             arr = pixel_array(full, index=frame - 1)
         else:
-            fp.seek(0)
-            arr = pixel_array(fp, index=frame - 1, transfer_syntax_uid=syntax)
+            native = _native_frame(fp, ds, syntax, frame)
+            if native is None:
+                fp.seek(0)
+                native = pixel_array(fp, index=frame - 1, transfer_syntax_uid=syntax)
+            arr = native
     except Exception:
         raise UndecodableImage(f"The pixel data cannot be decoded ({_syntax_name(syntax)}).") from None
     if arr.ndim == 3 and arr.shape[-1] not in (3, 4) or arr.ndim not in (2, 3):
@@ -139,6 +143,56 @@ def _full_data_set(fp: BinaryIO, syntax: UID) -> Dataset | None:
         raise UndecodableImage(f"The pixel data cannot be read ({_syntax_name(syntax)}).") from None
     full.file_meta.TransferSyntaxUID = syntax
     return full
+
+
+_NATIVE_LITTLE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+_LONG_VRS = (b"OB", b"OW", b"UN")
+
+
+def _native_frame(fp: BinaryIO, ds: Dataset, syntax: UID, frame: int) -> np.ndarray | None:
+    """One frame of native little-endian single-sample Pixel Data: its bytes alone are read, at their offset,
+    and decoded by pydicom's native decoder. pydicom's frame reader would parse the whole header again to
+    find them, which was half of a 512x512 CT's first render. None for any other layout (pydicom reads it).
+
+    ``fp`` is just past the Pixel Data element's tag (``_pixel_tag_follows``).
+    """
+    if syntax not in _NATIVE_LITTLE or int(ds.get("SamplesPerPixel") or 1) != 1:
+        return None
+    try:
+        rows, columns, allocated = int(ds.Rows), int(ds.Columns), int(ds.BitsAllocated)
+        stored, representation = int(ds.get("BitsStored") or allocated), int(ds.get("PixelRepresentation") or 0)
+        photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2")
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if allocated not in (8, 16, 32) or rows <= 0 or columns <= 0:
+        return None
+    if syntax == ExplicitVRLittleEndian:
+        vr = fp.read(2)
+        if vr not in _LONG_VRS:
+            return None
+        fp.read(2)
+    head = fp.read(4)
+    length = struct.unpack("<I", head)[0] if len(head) == 4 else 0
+    frame_bytes = rows * columns * allocated // 8
+    if length == 0xFFFFFFFF or length < frame_bytes * _frame_count(ds):
+        return None  # encapsulated, or too short: pydicom's reader says what is wrong
+    fp.seek(fp.tell() + (frame - 1) * frame_bytes)
+    data = fp.read(frame_bytes)
+    if len(data) != frame_bytes:
+        return None
+    options: dict[str, Any] = {
+        "rows": rows,
+        "columns": columns,
+        "samples_per_pixel": 1,
+        "bits_allocated": allocated,
+        "bits_stored": stored,
+        "pixel_representation": representation,
+        "photometric_interpretation": photometric,
+        "number_of_frames": 1,
+        "pixel_keyword": "PixelData",
+    }
+    arr, _ = get_decoder(syntax).as_array(data, index=0, **options)
+    return arr
 
 
 def _pixel_tag_follows(fp: BinaryIO, syntax: UID) -> bool:
