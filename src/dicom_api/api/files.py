@@ -25,7 +25,7 @@ FileId = Annotated[str, Path(description="The id returned by the upload (32 hexa
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-async def upload_dicom(request: Request, files: FileServiceDep, context: ContextDep) -> JSONResponse:
+async def upload_dicom(request: Request, claims: ClaimsDep, context: ContextDep) -> JSONResponse:
     """Store a DICOM file (multipart field `file`) and index its identifying attributes."""
     limit = context.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
@@ -34,7 +34,8 @@ async def upload_dicom(request: Request, files: FileServiceDep, context: Context
     spooled = await spool_upload(
         request.headers.get("content-type"), request.stream(), context.settings.spool_dir, limit
     )
-    row = await run_in_threadpool(files.ingest, spooled.path, spooled.size, spooled.sha256)
+    # One worker-thread call checks the account, validates, stores and indexes.
+    row = await run_in_threadpool(context.ingest, claims, spooled.path, spooled.size, spooled.sha256, caller(request))
     request.state.audit_file_id = row.id
     request.app.state.metrics.uploads.inc()
     request.app.state.metrics.bytes_stored.inc(row.size_bytes)

@@ -13,14 +13,15 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
+from dicom_api.auth.tokens import Claims, TokenCodec, load_or_create_secret
 from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
-from dicom_api.db.lookups import Lookups
+from dicom_api.db.lookups import AccountState, Lookups
+from dicom_api.db.models import DicomFile
 from dicom_api.errors import ServiceUnavailable
-from dicom_api.services.accounts import AccountService, LoginThrottle
+from dicom_api.services.accounts import AccountService, LoginThrottle, check_account
 from dicom_api.services.audit import AuditLog
-from dicom_api.services.files import FileReader
+from dicom_api.services.files import FileReader, FileService
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
@@ -78,6 +79,19 @@ class AppContext:
         )
         context.renderer.offload = context.offload
         return context
+
+    def ingest(
+        self, claims: Claims, staged: Path, size: int, sha256: str, caller: Callable[[AccountState], None]
+    ) -> DicomFile:
+        """FileService.ingest for a token's bearer, whose account is checked first; ``staged`` is consumed."""
+        try:
+            account, _ = self.reader.lookups.account_and_file(claims.subject, None)
+            caller(check_account(account, claims))
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        with self.transaction() as session:
+            return FileService(session, self.store, self.headers, owner_id=claims.subject).ingest(staged, size, sha256)
 
     async def offload(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking I/O for the event loop. With SQLite and a filesystem store it runs inline: a
