@@ -26,7 +26,7 @@ from dicom_api.db.repository import AuditRepository
 
 GENESIS = "0" * 64
 MAX_BATCH = 1000
-BATCH_SECONDS = 0.05  # how long the writer lets entries gather: one commit per interval under load
+BATCH_SECONDS = 0.1  # how long the writer lets entries gather: one commit per interval under load
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 log = logging.getLogger("dicom_api.audit")
