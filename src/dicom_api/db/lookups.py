@@ -80,7 +80,10 @@ class Lookups:
 
     def account_and_file(self, user_id: str, file_id: str | None) -> tuple[AccountState | None, FileRecord | None]:
         """The account, and (when ``file_id`` is given) that account's file, through one pooled connection."""
-        connection = self._engine.raw_connection()
+        try:
+            connection = self._engine.raw_connection()  # the pool does not wrap a failed connect either
+        except self._driver_error as exc:
+            raise DBAPIError.instance(None, None, exc, self._driver_error) from exc
         try:
             cursor = connection.cursor()
             cursor.execute(self._account.sql, self._account.parameters({"user_id": user_id}))
