@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dicom_api import __version__
+from dicom_api.api.direct import install_direct_routes
 from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import install_error_handlers
 from dicom_api.api.metrics import Metrics
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, actions=AUDITED)
     app.include_router(router)
+    install_direct_routes(app, router)
     mount_swagger(app)
     return app
 

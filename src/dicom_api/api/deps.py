@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
 from dicom_api.auth.tokens import Claims
@@ -56,6 +57,16 @@ AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 async def get_claims(token: Annotated[str | None, Depends(bearer)], context: ContextDep) -> Claims:
     """A bearer token's verified claims; whether its account still accepts it is checked next, with the
     request's first database read."""
+    return _claims(token, context)
+
+
+def claims_from_header(request: Request, context: AppContext) -> Claims:
+    """get_claims for a request bound without dependencies: the Authorization header read as `bearer` reads it."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    return _claims(token if scheme.lower() == "bearer" else None, context)
+
+
+def _claims(token: str | None, context: AppContext) -> Claims:
     if not token:
         raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
     return context.tokens.decode(token)
