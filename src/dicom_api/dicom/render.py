@@ -231,6 +231,14 @@ def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None
         lut = np.zeros(high + 1, dtype=np.uint8)
         lut[low:] = _to_8bit(np.arange(low, high + 1, dtype=np.int64).astype(arr.dtype), ds, window)
         return np.asarray(np.take(lut, arr), dtype=np.uint8)
+    if arr.dtype.kind == "i" and arr.dtype.itemsize <= 2:
+        # Signed 8/16-bit values index a table by their bit pattern (the unsigned view): no widened,
+        # shifted copy of the frame, which cost five times the lookup itself.
+        unsigned = np.dtype(f"u{arr.dtype.itemsize}")
+        values = np.arange(low, high + 1, dtype=np.int64).astype(arr.dtype)
+        lut = np.zeros(1 << (8 * arr.dtype.itemsize), dtype=np.uint8)
+        lut[values.view(unsigned)] = _to_8bit(values, ds, window)
+        return np.asarray(np.take(lut, arr.view(unsigned)), dtype=np.uint8)
     if arr.dtype.kind == "i" and 0 < high - low + 1 <= _LUT_MAX_ENTRIES:
         lut = _to_8bit(np.arange(low, high + 1, dtype=np.int64).astype(arr.dtype), ds, window)
         return np.asarray(np.take(lut, arr.astype(np.int32) - low), dtype=np.uint8)
