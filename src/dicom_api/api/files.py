@@ -57,7 +57,7 @@ async def download_png(
     """The image rendered as an 8-bit PNG: grey for monochrome, RGB for colour."""
     window = _window(window_center, window_width)
     row = await context.offload(context.reader.open, claims, file_id, caller(request))
-    render = RenderRequest(row.id, frame, window)
+    render = RenderRequest(row.id, frame, window, pixel_offset=row.header_length)
     etag = render.etag(row.sha256)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:

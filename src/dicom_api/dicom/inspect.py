@@ -8,7 +8,7 @@ the preamble or a plausible dataset start, a header that parses, and element len
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,6 +26,7 @@ PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Doubl
 UNDEFINED_LENGTH = 0xFFFFFFFF
 _ITEM, _SEQUENCE_DELIMITER = 0xFFFEE000, 0xFFFEE0DD
 _PREAMBLE = 128
+_KEEP_DEFERRED = 64 * 1024  # a header keeps values up to this size in memory (the header cache's parse does)
 # Groups a dataset without preamble can plausibly start with (command, file meta, directory, identifying).
 _FIRST_GROUPS = {0x0000, 0x0002, 0x0004, 0x0008}
 _EXPLICIT_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -62,6 +63,10 @@ class DicomSummary:
     has_preamble: bool
     header_length: int  # bytes before Pixel Data (or the whole file): a header-only read needs no more
     pixel_data: PixelDataInfo | None
+    # The parsed header (the elements before Pixel Data), every value loaded; None when a value was too large
+    # to keep. ``complete``: nothing follows Pixel Data, so it is the whole header.
+    header: FileDataset | None = field(default=None, repr=False, compare=False)
+    complete: bool = False
 
 
 def inspect_dicom(path: Path) -> DicomSummary:
@@ -92,7 +97,23 @@ def inspect_dicom(path: Path) -> DicomSummary:
     ):
         # The Image Pixel module requires Pixel Data (PS3.3 C.7.6.3): a file that stops before it was cut.
         raise InvalidDicom("The DICOM file is truncated: it describes an image but its Pixel Data is missing.")
-    return _summarise(ds, has_preamble, pixel.offset if pixel else size, pixel)
+    summary = _summarise(ds, has_preamble, pixel.offset if pixel else size, pixel)
+    complete = pixel is None or pixel.value_offset + pixel.length >= size  # nothing after Pixel Data
+    return replace(summary, header=_loaded(ds), complete=complete)
+
+
+def _loaded(ds: FileDataset) -> FileDataset | None:
+    """``ds`` with its deferred values read (while the file is still where it was parsed), or None when one of
+    them is too large to keep in memory."""
+    for tag, elem in list(ds._dict.items()):
+        if isinstance(elem, RawDataElement) and elem.value is None:
+            if elem.length > _KEEP_DEFERRED:
+                return None
+            try:
+                ds[tag]  # reads the value from the file
+            except Exception:
+                return None
+    return ds
 
 
 def read_header(fp: BinaryIO, *, force: bool = True) -> FileDataset:

@@ -14,7 +14,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
@@ -43,10 +44,44 @@ class Window:
     function: str = "LINEAR"
 
 
-def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None) -> bytes:
-    """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes (grayscale pipeline: PS3.4 N.2)."""
-    ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
+def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None, header: RenderHeader | None = None) -> bytes:
+    """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes (grayscale pipeline: PS3.4 N.2).
+
+    ``header``: what render_header took from the file's header, parsed before; without it the header is read.
+    """
+    ds: Dataset
+    if header is None:
+        ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
+    else:
+        ds = header.attributes
+        fp.seek(header.pixel_offset)
     return encode_png(render_array(fp, ds, frame, window))
+
+
+# What rendering reads of a header: the Image Pixel, Modality LUT and VOI LUT modules and the palettes
+# (group 0028), the Presentation LUT Shape and the enhanced images' functional groups.
+_RENDER_TAGS = (0x20500020, 0x52009229, 0x52009230)
+
+
+@dataclass(frozen=True)
+class RenderHeader:
+    """The attributes that render an image, and where its Pixel Data element starts: small enough to send to
+    a render process instead of having it parse the whole header again."""
+
+    attributes: Dataset
+    pixel_offset: int
+
+
+def render_header(ds: Dataset, pixel_offset: int) -> RenderHeader:
+    subset = Dataset()
+    subset.update({tag: ds[tag] for tag in ds.keys() if tag.group == 0x0028 or int(tag) in _RENDER_TAGS})
+    subset.file_meta = FileMetaDataset()
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        subset.file_meta.TransferSyntaxUID = meta.TransferSyntaxUID
+    implicit, little = ds.original_encoding
+    subset.set_original_encoding(implicit, little, ds.original_character_set)
+    return RenderHeader(subset, pixel_offset)
 
 
 def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | None = None) -> np.ndarray:
@@ -344,9 +379,9 @@ def _native_order_palette(ds: Dataset) -> Dataset:
     view.update({tag: ds[tag] for tag in ds.keys() if int(tag) >> 16 == 0x0028})
     view.set_original_encoding(ds.original_encoding[0], ds.original_encoding[1], ds.original_character_set)
     for colour in wide:
-        data = ds[f"{colour}PaletteColorLookupTableData"].value
-        swapped = np.frombuffer(data, dtype="<u2" if little else ">u2").astype("=u2").tobytes()
-        setattr(view, f"{colour}PaletteColorLookupTableData", swapped)
+        elem = ds[f"{colour}PaletteColorLookupTableData"]
+        swapped = np.frombuffer(elem.value, dtype="<u2" if little else ">u2").astype("=u2").tobytes()
+        view[elem.tag] = DataElement(elem.tag, elem.VR, swapped)  # a new element: ``ds``'s is left as it was
     return view
 
 

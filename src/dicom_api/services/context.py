@@ -65,7 +65,7 @@ class AppContext:
             store=store,
             headers=headers,
             renders=pool,
-            renderer=Renderer(pool, store, leases, PngCache(settings.render_cache_mib * 1024 * 1024)),
+            renderer=Renderer(pool, store, leases, PngCache(settings.render_cache_mib * 1024 * 1024), headers),
             tokens=token_codec(settings),
             throttle=LoginThrottle(
                 sessions,

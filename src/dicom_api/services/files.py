@@ -49,6 +49,8 @@ class FileService:
         event.listen(self.session, "after_rollback", lambda _s: self.store.delete(file_id), once=True)
         row = _row(file_id, size, sha256, summary)
         self.files.add(row)
+        if summary.header is not None:  # parsed already: the first render (and attribute read) needs no parse
+            self.headers.put(file_id, summary.header, summary.complete)
         return row
 
     def get(self, file_id: str) -> DicomFile:

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.repository import RenderLeaseRepository
-from dicom_api.dicom.render import Window, render_png
+from dicom_api.dicom.render import RenderHeader, Window, render_header, render_png
 from dicom_api.errors import UndecodableImage
+from dicom_api.services.headers import HeaderCache
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's output changes
@@ -43,6 +44,8 @@ class RenderRequest:
     file_id: str
     frame: int = 1
     window: Window | None = None
+    pixel_offset: int | None = field(default=None, compare=False)  # where Pixel Data starts, when known
+    header: RenderHeader | None = field(default=None, compare=False)  # sent to the render process, when parsed
 
     @property
     def variant(self) -> str:
@@ -69,7 +72,7 @@ def _init_worker(storage_url: str, s3: S3Options | None = None) -> None:
 def _render(request: RenderRequest) -> bytes:
     assert _store is not None  # noqa: S101 - set by the pool initializer
     with _store.open(request.file_id) as fp:
-        return render_png(fp, request.frame, request.window)
+        return render_png(fp, request.frame, request.window, request.header)
 
 
 class RenderPool:
@@ -222,11 +225,13 @@ class Renderer:
         store: BlobStore,
         leases: Leases,
         memory: PngCache,
+        headers: HeaderCache,
     ) -> None:
         self._pool = pool
         self._store = store
         self._leases = leases
         self._memory = memory
+        self._headers = headers
         self.offload: Callable[..., Awaitable[object]] = asyncio.to_thread  # see AppContext.offload
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
 
@@ -267,7 +272,7 @@ class Renderer:
                     cached = await self._call(self._cached, key)  # finished while we asked
                     if cached is not None:
                         return cached
-                    png = await self._pool.render(request)
+                    png = await self._pool.render(self._with_header(request))
                     await self._call(self._store.put_bytes, key, png)
                     return png
                 finally:
@@ -281,6 +286,17 @@ class Renderer:
                     return cached
                 if not await self._call(self._leases.held, key):
                     break  # it failed or died: try to take over
+
+    def _with_header(self, request: RenderRequest) -> RenderRequest:
+        """The request with the header's render attributes when this process has the header in memory (it
+        parsed it at upload or for an attribute read): the render process then reads only the pixels."""
+        ds = self._headers.peek(request.file_id)
+        if ds is None or request.pixel_offset is None:
+            return request
+        try:
+            return replace(request, header=render_header(ds, request.pixel_offset))
+        except Exception:  # an attribute that cannot be copied: the render process parses the header itself
+            return request
 
     def _cached(self, key: str) -> bytes | None:
         try:
