@@ -60,7 +60,7 @@ def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None, heade
 
 # What rendering reads of a header: the Image Pixel, Modality LUT and VOI LUT modules and the palettes
 # (group 0028), the Presentation LUT Shape and the enhanced images' functional groups.
-_RENDER_TAGS = (0x20500020, 0x52009229, 0x52009230)
+_RENDER_TAGS = frozenset((0x20500020, 0x52009229, 0x52009230))
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,10 @@ class RenderHeader:
 
 def render_header(ds: Dataset, pixel_offset: int) -> RenderHeader:
     subset = Dataset()
-    subset.update({tag: ds[tag] for tag in ds.keys() if tag.group == 0x0028 or int(tag) in _RENDER_TAGS})
+    for tag in ds.keys():
+        number = int(tag)
+        if number >> 16 == 0x0028 or number in _RENDER_TAGS:
+            subset[tag] = ds.get_item(tag)  # as read: converted in the render process, if at all
     subset.file_meta = FileMetaDataset()
     meta = getattr(ds, "file_meta", None)
     if meta is not None and "TransferSyntaxUID" in meta:
