@@ -64,9 +64,8 @@ class DicomSummary:
     header_length: int  # bytes before Pixel Data (or the whole file): a header-only read needs no more
     pixel_data: PixelDataInfo | None
     # The parsed header (the elements before Pixel Data), every value loaded; None when a value was too large
-    # to keep. ``complete``: nothing follows Pixel Data, so it is the whole header.
+    # to keep.
     header: FileDataset | None = field(default=None, repr=False, compare=False)
-    complete: bool = False
 
 
 def inspect_dicom(path: Path) -> DicomSummary:
@@ -97,9 +96,7 @@ def inspect_dicom(path: Path) -> DicomSummary:
     ):
         # The Image Pixel module requires Pixel Data (PS3.3 C.7.6.3): a file that stops before it was cut.
         raise InvalidDicom("The DICOM file is truncated: it describes an image but its Pixel Data is missing.")
-    summary = _summarise(ds, has_preamble, pixel.offset if pixel else size, pixel)
-    complete = pixel is None or pixel.value_offset + pixel.length >= size  # nothing after Pixel Data
-    return replace(summary, header=_loaded(ds), complete=complete)
+    return replace(_summarise(ds, has_preamble, pixel.offset if pixel else size, pixel), header=_loaded(ds))
 
 
 def _loaded(ds: FileDataset) -> FileDataset | None:

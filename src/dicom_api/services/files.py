@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from dicom_api.db.models import DicomFile
 from dicom_api.db.repository import FileRepository
 from dicom_api.dicom.attributes import bulk_element_json, element_json, find_element
 from dicom_api.dicom.inspect import DicomSummary, PixelDataInfo, inspect_dicom
+from dicom_api.dicom.render import render_header
 from dicom_api.errors import AttributeNotFound, FileNotFound
 from dicom_api.services.accounts import check_account
 from dicom_api.services.headers import HeaderCache
@@ -49,8 +51,9 @@ class FileService:
         event.listen(self.session, "after_rollback", lambda _s: self.store.delete(file_id), once=True)
         row = _row(file_id, size, sha256, summary)
         self.files.add(row)
-        if summary.header is not None:  # parsed already: the first render (and attribute read) needs no parse
-            self.headers.put(file_id, summary.header, summary.complete)
+        if summary.header is not None:  # parsed already: the first render needs no parse
+            with contextlib.suppress(Exception):  # an attribute that cannot be copied: rendering parses it
+                self.headers.put_render(file_id, render_header(summary.header, summary.header_length))
         return row
 
     def get(self, file_id: str) -> DicomFile:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.repository import RenderLeaseRepository
-from dicom_api.dicom.render import RenderHeader, Window, render_header, render_png
+from dicom_api.dicom.render import RenderHeader, Window, render_png
 from dicom_api.errors import UndecodableImage
 from dicom_api.services.headers import HeaderCache
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
@@ -288,15 +288,15 @@ class Renderer:
                     break  # it failed or died: try to take over
 
     def _with_header(self, request: RenderRequest) -> RenderRequest:
-        """The request with the header's render attributes when this process has the header in memory (it
-        parsed it at upload or for an attribute read): the render process then reads only the pixels."""
-        ds = self._headers.peek(request.file_id)
-        if ds is None or request.pixel_offset is None:
+        """The request with the header's render attributes when this process has them in memory (from the
+        upload, or an attribute read): the render process then reads only the pixels."""
+        if request.pixel_offset is None:
             return request
         try:
-            return replace(request, header=render_header(ds, request.pixel_offset))
+            header = self._headers.render_header(request.file_id, request.pixel_offset)
         except Exception:  # an attribute that cannot be copied: the render process parses the header itself
             return request
+        return request if header is None else replace(request, header=header)
 
     def _cached(self, key: str) -> bytes | None:
         try:
