@@ -135,3 +135,22 @@ def test_closing_the_audit_log_writes_what_is_queued(sessions: sessionmaker[Sess
     events, total = AuditLog(sessions).search(limit=100)
     assert total == 50
     assert {e.username for e in events} == {f"user{i}" for i in range(50)}
+
+
+def test_a_hostile_username_is_stored_clean_and_an_entry_refused_holds_up_no_other(
+    sessions: sessionmaker[Session],
+) -> None:
+    """PostgreSQL refuses NUL in text and over-long values: the entry is cleaned before it is hashed, and a
+    batch the database still refuses is written entry by entry instead of being retried for ever."""
+    log = AuditLog(sessions)
+    log.record(AuditEntry(action="login", outcome="denied", status=401, username="adm\x00in\n" + "x" * 100))
+    log.record(AuditEntry(action="x" * 40, outcome="rejected", status=400))  # longer than the action column
+    for i in range(5):
+        log.record(AuditEntry(action="read_attribute", outcome="success", status=200, file_id=f"{i:032x}"))
+    assert log.flush(timeout=60), "the writer is stuck on a refused entry"
+    events, _ = log.search(limit=100)
+    by_action = {e.action: e for e in events}
+    assert by_action["login"].username == "adm\ufffdin\ufffd" + "x" * 57
+    assert sorted(e.file_id for e in events if e.action == "read_attribute") == [f"{i:032x}" for i in range(5)]
+    assert log.verify() == []
+    log.close()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.models import AuditEvent, AuditHead
@@ -42,6 +43,20 @@ class AuditEntry:
     file_id: str | None = None
     client: str | None = None
     request_id: str | None = None
+
+
+_TEXT_LIMIT = 64  # the audit columns' length
+
+
+def clean(entry: AuditEntry) -> AuditEntry:
+    """The entry as it can be stored: no NUL or other control characters (PostgreSQL refuses NUL in text; a
+    hostile username carries anything), no field longer than its column. Hashed as stored."""
+    fields = {}
+    for name, value in entry.__dict__.items():
+        if isinstance(value, str):
+            value = "".join("\ufffd" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in value)[:_TEXT_LIMIT]
+        fields[name] = value
+    return AuditEntry(**fields)
 
 
 def entry_hash(prev_hash: str, seq: int, at: datetime, entry: AuditEntry) -> str:
@@ -112,19 +127,29 @@ class AuditLog:
                 self._write_until_done(batch, stopping)
 
     def _write_until_done(self, batch: list[tuple[AuditEntry, datetime]], stopping: bool) -> None:
-        """Retry while the database is down: an entry is never dropped while the process lives."""
+        """Retry while the database is unreachable: an entry is never dropped for that while the process lives.
+        A batch refused for its content is written entry by entry, so one bad entry cannot hold up the rest."""
         attempt = 0
         while True:
             try:
                 self._write(batch)
                 break
-            except Exception:
+            except (OperationalError, InterfaceError):
                 log.exception("could not write %d audit entries; retrying", len(batch))
                 if stopping:
                     log.error("%d audit entries were lost at shutdown", len(batch))
                     break
                 threading.Event().wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
                 attempt += 1
+            except Exception:
+                if len(batch) == 1:
+                    entry = batch[0][0]
+                    log.exception("audit entry refused by the database: %s %s (request %s)", entry.action,
+                                  entry.outcome, entry.request_id)  # fmt: skip
+                    break
+                for item in batch:
+                    self._write_until_done([item], stopping)
+                return
         with self._idle:
             self._pending -= len(batch)
             self._idle.notify_all()
@@ -135,7 +160,8 @@ class AuditLog:
             head = repo.lock_head()
             seq, digest = head.seq, head.hash
             rows = []
-            for entry, at in batch:
+            for raw, at in batch:
+                entry = clean(raw)
                 prev, seq = digest, seq + 1
                 digest = entry_hash(prev, seq, at, entry)
                 rows.append({"seq": seq, "at": at, "prev_hash": prev, "hash": digest, **entry.__dict__})
