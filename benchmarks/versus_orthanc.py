@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_corpus import Corpus, build_corpus  # noqa: E402 - after the paths
 from tests.e2e.big_dicom import write_big_dicom  # noqa: E402
-from tests.e2e.live import HOST, MultipartBody, free_port, run_server, tree_rss  # noqa: E402
+from tests.e2e.live import HOST, MultipartBody, RssSampler, free_port, run_server  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TAGS = [(0x0010, 0x0010), (0x0010, 0x0020), (0x0008, 0x0060), (0x0020, 0x000D), (0x0028, 0x0010), (0x0028, 0x1050)]
@@ -63,29 +62,6 @@ def tree_cpu(process: psutil.Process) -> float:
                 times = proc.cpu_times()
                 total += times.user + times.system + getattr(times, "children_user", 0.0)
     return total
-
-
-class PeakRss:
-    """The resident memory of a process tree, sampled every 20 ms in a thread, and its peak."""
-
-    def __init__(self, process: psutil.Process) -> None:
-        self.process, self.before = process, tree_rss(process)
-        self.peak = self.before
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, tree_rss(self.process))
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, tree_rss(self.process))
 
 
 @dataclass
@@ -180,7 +156,7 @@ async def drive(
                 on_answer(index, answer)
 
     cpu_before, client_before = tree_cpu(process), time.process_time()
-    with PeakRss(process) as rss:
+    with RssSampler(process, interval=0.02) as rss:
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(phase.concurrency)))
         phase.seconds = time.perf_counter() - started
@@ -503,12 +479,11 @@ class Run:
         self.once.setdefault(target.name, {})["errors"] = found
 
     def gib_upload(self, target: Target, path: Path) -> None:
-        before = tree_rss(target.process)
-        with PeakRss(target.process) as rss:
+        with RssSampler(target.process, interval=0.02) as rss:
             status, seconds = target.stream_upload(path)
         self.once.setdefault(target.name, {})["gib_upload"] = {
-            "status": status, "seconds": round(seconds, 2), "rss_before_mb": round(before / 2**20, 1),
-            "rss_growth_mb": round((rss.peak - before) / 2**20, 1),
+            "status": status, "seconds": round(seconds, 2), "rss_before_mb": round(rss.before / 2**20, 1),
+            "rss_growth_mb": round(rss.growth / 2**20, 1),
         }  # fmt: skip
 
 
