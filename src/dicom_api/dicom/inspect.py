@@ -20,6 +20,7 @@ from pydicom.filereader import data_element_generator
 from pydicom.multival import MultiValue
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
+from dicom_api.dicom.nesting import check_sequence_depth
 from dicom_api.errors import InvalidDicom
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
@@ -76,6 +77,7 @@ def inspect_dicom(path: Path) -> DicomSummary:
     with path.open("rb") as fp:
         has_preamble = _has_preamble(fp, size)
         ds = _read_header(fp, has_preamble)
+        check_sequence_depth(ds)
         if _is_deflated(ds):
             return _deflated_summary(fp, has_preamble, size)
         header_end = fp.tell()

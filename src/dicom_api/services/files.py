@@ -17,7 +17,7 @@ from dicom_api.auth.tokens import Claims
 from dicom_api.db.lookups import AccountState, FileRecord, Lookups
 from dicom_api.db.models import DicomFile
 from dicom_api.db.repository import FileRepository
-from dicom_api.dicom.attributes import bulk_element_json, element_json, find_element
+from dicom_api.dicom.attributes import bulk_element_json, dicom_json_model, element_json, find_element
 from dicom_api.dicom.inspect import DicomSummary, PixelDataInfo, inspect_dicom
 from dicom_api.dicom.render import render_header
 from dicom_api.errors import AttributeNotFound, FileNotFound
@@ -81,10 +81,8 @@ class FileService:
         """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
         row = self.get(file_id)
         ds = _header(self.headers, row)
-        model: dict[str, Any] = {}
-        if ds.file_meta:
-            model.update(ds.file_meta.to_json_dict(1024, _omit_bulk))
-        model.update(ds.to_json_dict(1024, _omit_bulk))
+        model = dicom_json_model(ds.file_meta) if ds.file_meta else {}
+        model.update(dicom_json_model(ds))
         if row.pixel_data_tag is not None:
             model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
         return {key: model[key] for key in sorted(model)}
@@ -137,10 +135,6 @@ def _header(headers: HeaderCache, row: _Stored) -> FileDataset:
     """Everything but Pixel Data: the bytes before it, and those after it when the file has any."""
     trailer = None if row.trailer_offset is None else (row.trailer_offset, row.size_bytes - row.trailer_offset)
     return headers.get(row.id, row.header_length, trailer)
-
-
-def _omit_bulk(_elem: Any) -> str:
-    return ""  # replaced by the VR alone: bulk data is left out of the JSON model
 
 
 def _is_file_id(value: str) -> bool:

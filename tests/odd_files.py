@@ -1,0 +1,84 @@
+"""Files the upload accepts although some value is not what its VR allows, and sequences nested deep: each built
+from a corpus file with pydicom (raw values, a VR that does not exist) or, for deep nesting, byte by byte."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+
+from tests.helpers import sample
+
+CONTENT_SEQUENCE = 0x0040A730
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+
+# name: (tag, VR, raw value) set on CT_small.dcm (explicit VR little endian)
+ODD_VALUES: dict[str, tuple[int, str, bytes]] = {
+    "window_center_nan": (0x00281050, "DS", b"nan "),
+    "window_center_overflow": (0x00281050, "DS", b"1e999 "),
+    "slice_thickness_not_a_number": (0x00180050, "DS", b"5.0x0000"),
+    "number_of_frames_abc": (0x00280008, "IS", b"abc "),
+    "unknown_vr_qi": (0x00091010, "QI", b"abcd"),
+    "uid_widened_to_470_bytes": (0x00080018, "UI", b"1." * 235),
+}
+
+
+def corpus_header() -> Dataset:
+    return pydicom.dcmread(sample("CT_small.dcm"))
+
+
+def encode(ds: Dataset) -> bytes:
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def set_raw(ds: Dataset, tag: int, vr: str, value: bytes) -> Dataset:
+    """Put ``value`` in ``ds`` as it would be read from a file: pydicom writes it back byte for byte."""
+    if Tag(tag).is_private:
+        ds.add_new(Tag(tag >> 16, 0x0010), "LO", "ODD VALUES")  # its private creator
+    ds._dict[Tag(tag)] = RawDataElement(Tag(tag), vr, len(value), value, 0, False, True)
+    return ds
+
+
+def odd_value_file(name: str) -> bytes:
+    return encode(set_raw(corpus_header(), *ODD_VALUES[name]))
+
+
+def nested_items(depth: int, *, defined_length: bool = True) -> bytes:
+    """The value of a Content Sequence whose items nest ``depth`` sequences deep (the outer one included),
+    explicit VR little endian; built as bytes, since pydicom's writer takes minutes at a few hundred levels."""
+    leaf = struct.pack("<HH2sH", 0x0008, 0x0100, b"SH", 2) + b"1 "  # Code Value
+    sequence = struct.pack("<HH", CONTENT_SEQUENCE >> 16, CONTENT_SEQUENCE & 0xFFFF) + b"SQ\0\0"
+    if not defined_length:
+        opening = (_tag_length(_ITEM, _UNDEFINED) + sequence + struct.pack("<I", _UNDEFINED)) * (depth - 1)
+        closing = (_tag_length(_SEQUENCE_END, 0) + _tag_length(_ITEM_END, 0)) * (depth - 1)
+        return opening + _tag_length(_ITEM, _UNDEFINED) + leaf + _tag_length(_ITEM_END, 0) + closing
+    value = _tag_length(_ITEM, len(leaf)) + leaf
+    for _ in range(depth - 1):
+        inner = sequence + struct.pack("<I", len(value)) + value
+        value = _tag_length(_ITEM, len(inner)) + inner
+    return value
+
+
+def nested_file(depth: int, *, defined_length: bool = True) -> bytes:
+    """CT_small.dcm with a Content Sequence nested ``depth`` levels deep."""
+    return encode(set_raw(corpus_header(), CONTENT_SEQUENCE, "SQ", nested_items(depth, defined_length=defined_length)))
+
+
+def odd_files() -> dict[str, bytes]:
+    """Every odd file the upload accepts (or accepted before it bounded nesting: the deep ones)."""
+    files = {name: odd_value_file(name) for name in ODD_VALUES}
+    for depth in (500, 2000):
+        files[f"nested_{depth}_defined_length"] = nested_file(depth)
+        files[f"nested_{depth}_undefined_length"] = nested_file(depth, defined_length=False)
+    return files
+
+
+def _tag_length(tag: int, length: int) -> bytes:
+    return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, length)
