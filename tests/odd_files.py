@@ -82,3 +82,35 @@ def odd_files() -> dict[str, bytes]:
 
 def _tag_length(tag: int, length: int) -> bytes:
     return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, length)
+
+
+# A Patient's Name no real file carries: tests look for it in logs.
+DISTINCTIVE_NAME = "Quibbleworth^Zyxwvut"
+
+
+def warning_files(name: str = DISTINCTIVE_NAME) -> dict[str, bytes]:
+    """Files whose values make pydicom warn, each warning quoting ``name`` (or the value holding it)."""
+    text = name.encode()
+    cases: dict[str, tuple[int, str, bytes]] = {
+        "uid_holding_the_name": (0x00080018, "UI", (b"1.2." + text).ljust(470, b"9")),  # a UI widened over it
+        "name_longer_than_pn_allows": (0x00100010, "PN", text * 8),
+        "ds_holding_the_name": (0x00281050, "DS", text),
+        "is_holding_the_name": (0x00200013, "IS", text),
+        "unknown_vr_holding_the_name": (0x00091010, "QI", text),
+    }
+    files = {}
+    for label, (tag, vr, value) in cases.items():
+        ds = corpus_header()
+        ds.PatientName = name
+        files[label] = encode(set_raw(ds, tag, vr, value))
+    charset = corpus_header()
+    charset.SpecificCharacterSet = "ISO_IR 999"  # no such character set
+    set_raw(charset, 0x00100010, "PN", text + b"\xe9\xff")
+    files["unknown_character_set"] = encode(charset)
+    return files
+
+
+def refused_warning_file(name: str = DISTINCTIVE_NAME) -> bytes:
+    """Refused at upload (sequences nested too deep), after pydicom has warned about a value holding ``name``."""
+    ds = set_raw(corpus_header(), 0x00080018, "UI", (b"1.2." + name.encode()).ljust(470, b"9"))
+    return encode(set_raw(ds, CONTENT_SEQUENCE, "SQ", nested_items(500)))

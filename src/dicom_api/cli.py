@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from dicom_api.config import Settings
 from dicom_api.logs import configure as configure_logging
+from dicom_api.logs import withhold_file_values
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {where}: {error['msg']}", file=sys.stderr)
         return 2
     log_config = configure_logging(settings.log_level, settings.log_format)
+    withhold_file_values()
     try:
         if args.command == "migrate":
             return _migrate(settings)

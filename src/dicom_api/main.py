@@ -17,6 +17,7 @@ from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, router
 from dicom_api.config import Settings
+from dicom_api.logs import withhold_file_values
 from dicom_api.services.context import AppContext
 
 STALE_SPOOL_SECONDS = 24 * 3600
@@ -29,6 +30,7 @@ Every error answers `{"error": "<message>"}`."""
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    withhold_file_values()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

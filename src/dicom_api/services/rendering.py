@@ -66,6 +66,9 @@ class RenderRequest:
 
 def _init_worker(storage_url: str, s3: S3Options | None = None) -> None:
     global _store
+    from dicom_api.logs import withhold_file_values  # here: this one call is all the pool needs of it
+
+    withhold_file_values()  # a spawned process: pydicom's messages would quote values to stderr
     _store = open_blob_store(storage_url, s3)
 
 
