@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from dicom_api import __version__
 from dicom_api.api.direct import install_direct_routes
 from dicom_api.api.docs import mount_swagger
-from dicom_api.api.errors import install_error_handlers
+from dicom_api.api.errors import UnhandledErrors, install_error_handlers
 from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, router
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.state.metrics = Metrics()
+    app.add_middleware(UnhandledErrors)  # inside ObservabilityMiddleware: its 500s are logged and audited
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, actions=AUDITED)
     app.include_router(router)
     install_direct_routes(app, router)

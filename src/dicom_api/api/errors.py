@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dicom_api.errors import AppError
 
@@ -48,9 +50,64 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort, for a failure outside UnhandledErrors (in the outer middleware itself)."""
     request_id = getattr(request.state, "request_id", "-")
-    log.exception("unhandled error request_id=%s", request_id, exc_info=exc)
-    return error_response(500, f"Internal server error (request id {request_id}).", {"X-Request-ID": request_id})
+    log_unhandled(request_id, exc)
+    return error_response(500, internal_error_message(request_id), {"X-Request-ID": request_id})
+
+
+def internal_error_message(request_id: str) -> str:
+    return f"Internal server error (request id {request_id})."
+
+
+def log_unhandled(request_id: str, exc: BaseException) -> None:
+    """Log where an unexpected error arose: exception types and stack frames, never the exceptions' text,
+    which may quote a value from a file ("invalid literal for int(): '<a patient's value>'")."""
+    chain, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unhandled error request_id=%s: %s\n%s", request_id, " <- ".join(chain), stack.rstrip())
+
+
+class UnhandledErrors:
+    """An unexpected exception becomes a logged 500 {"error"} that the server sends like any other answer.
+
+    Starlette's ServerErrorMiddleware sends its 500 and then raises again, and uvicorn closes the connection of
+    any request that raised once its response has started: every keep-alive request queued behind it on the
+    same connection is then reset. Here nothing is raised again, except when the response was already partly
+    sent: closing the connection is then the only way to tell the client its body is cut short.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = complete = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body":
+                complete = not message.get("more_body", False)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            request_id = str(scope.get("state", {}).get("request_id", "-"))
+            log_unhandled(request_id, exc)
+            if started and not complete:
+                raise
+            if not started:  # the X-Request-ID header is added on the way out, like on every answer
+                await error_response(500, internal_error_message(request_id))(scope, receive, send)
 
 
 def validation_message(errors: Any) -> str:
