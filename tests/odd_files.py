@@ -3,6 +3,7 @@ from a corpus file with pydicom (raw values, a VR that does not exist) or, for d
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 
@@ -71,6 +72,7 @@ def nested_file(depth: int, *, defined_length: bool = True) -> bytes:
     return encode(set_raw(corpus_header(), CONTENT_SEQUENCE, "SQ", nested_items(depth, defined_length=defined_length)))
 
 
+@functools.cache
 def odd_files() -> dict[str, bytes]:
     """Every odd file the upload accepts (or accepted before it bounded nesting: the deep ones)."""
     files = {name: odd_value_file(name) for name in ODD_VALUES}
