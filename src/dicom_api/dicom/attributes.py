@@ -178,7 +178,7 @@ def _model_element(elem: DataElement, depth: int) -> dict[str, Any]:
         return out
     values = list(value) if isinstance(value, MultiValue | list | tuple) else [value]
     if values and not (len(values) == 1 and (values[0] is None or values[0] == "")):
-        out["Value"] = [_model_value(v, vr) for v in values]  # F.2.4: an empty value among several is null
+        out["Value"] = [_model_value(v, vr) for v in values]  # F.2.5: an empty value among several is null
     return out
 
 
