@@ -71,6 +71,17 @@ def test_migrations_reach_head_and_go_back(database_url: str) -> None:
     engine.dispose()
 
 
+def test_sqlite_syncs_every_commit(tmp_path: Path) -> None:
+    """WAL with synchronous=FULL: a commit is on disk when it returns (NORMAL loses the last ones on power loss)."""
+    engine = make_engine(f"sqlite:///{(tmp_path / 'db.sqlite3').as_posix()}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        engine.dispose()
+
+
 def test_files_are_seen_only_by_their_owner_newest_first(sessions: sessionmaker[Session]) -> None:
     now = datetime.now(UTC)
     with sessions() as session:
