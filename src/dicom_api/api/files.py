@@ -31,9 +31,7 @@ async def upload_dicom(request: Request, claims: ClaimsDep, context: ContextDep)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"The file is larger than the limit of {limit} bytes.")
-    spooled = await spool_upload(
-        request.headers.get("content-type"), request.stream(), context.settings.spool_dir, limit
-    )
+    spooled = await spool_upload(request.headers.get("content-type"), request.stream(), context.spool.folder, limit)
     # One worker-thread call checks the account, validates, stores and indexes.
     row = await run_in_threadpool(context.ingest, claims, spooled.path, spooled.size, spooled.sha256, caller(request))
     request.state.audit_file_id = row.id

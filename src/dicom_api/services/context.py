@@ -24,6 +24,7 @@ from dicom_api.services.audit import AuditLog
 from dicom_api.services.files import FileReader, FileService
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
+from dicom_api.services.spool import Spool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 from dicom_api.storage.filesystem import FilesystemBlobStore
 
@@ -43,6 +44,7 @@ class AppContext:
     throttle: LoginThrottle
     audit: AuditLog
     reader: FileReader
+    spool: Spool  # this process's folder for uploads in flight
     local_io: bool  # SQLite and a filesystem store: every read is a local file read
 
     @classmethod
@@ -75,6 +77,7 @@ class AppContext:
             ),
             audit=AuditLog(sessions),
             reader=FileReader(Lookups(engine), headers),
+            spool=Spool(settings.spool_dir),
             local_io=local_io,
         )
         context.renderer.offload = context.offload
@@ -144,6 +147,7 @@ class AppContext:
     def close(self) -> None:
         self.audit.close()
         self.renders.close()
+        self.spool.close()
         self.engine.dispose()
 
 
