@@ -138,6 +138,34 @@ def test_recorded_entries_are_committed_in_batches_as_one_chain(sessions: sessio
     assert log.verify() == []
 
 
+def test_entries_appended_in_transactions_and_in_batches_form_one_chain(sessions: sessionmaker[Session]) -> None:
+    """From many threads: entries committed with a file row, entries rolled back with theirs, and batches."""
+    log = AuditLog(sessions)
+    with sessions() as session, session.begin():
+        owner = _user(session, "alice").id
+
+    def work(i: int) -> None:
+        entry = AuditEntry(action="upload", outcome="success", status=201, file_id=f"{i:032x}")
+        if i % 3 == 2:
+            log.record(entry)
+            return
+        with sessions() as session, session.begin():
+            FileRepository(session, owner).add(_file(datetime.now(UTC)))
+            log.append_in(session, entry)
+            if i % 3 == 1:
+                session.rollback()  # the change failed: its entry goes with it, and the chain does not notice
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(300)))
+    assert log.flush(timeout=60)
+    events, total = log.search(limit=1000)
+    assert sorted(e.file_id for e in events) == [f"{i:032x}" for i in range(300) if i % 3 != 1]
+    assert sorted(e.seq for e in events) == list(range(1, total + 1))
+    assert log.verify() == []
+    with sessions() as session:
+        assert FileRepository(session, owner).count() == 100
+
+
 def test_closing_the_audit_log_writes_what_is_queued(sessions: sessionmaker[Session]) -> None:
     log = AuditLog(sessions)
     for i in range(50):
