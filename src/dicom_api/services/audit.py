@@ -209,8 +209,7 @@ class AuditLog:
 def _chain(session: Session, batch: list[tuple[AuditEntry, datetime]]) -> None:
     """Append ``batch`` after the chain's head, which stays locked until ``session`` commits or rolls back."""
     repo = AuditRepository(session)
-    head = repo.lock_head()
-    seq, digest = head.seq, head.hash
+    seq, digest = repo.lock_head()
     rows = []
     for raw, at in batch:
         entry = clean(raw)
@@ -218,5 +217,4 @@ def _chain(session: Session, batch: list[tuple[AuditEntry, datetime]]) -> None:
         digest = entry_hash(prev, seq, at, entry)
         rows.append({"seq": seq, "at": at, "prev_hash": prev, "hash": digest, **entry.__dict__})
     repo.add_all(rows)
-    head.seq, head.hash = seq, digest
-    session.flush()
+    repo.move_head(seq, digest)
