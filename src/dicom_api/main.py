@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +16,11 @@ from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, router
 from dicom_api.config import Settings
+from dicom_api.db.engine import durability_problems
 from dicom_api.services import spool
 from dicom_api.services.context import AppContext
+
+log = logging.getLogger("dicom_api")
 
 DESCRIPTION = """Keep DICOM files safely and reach them over HTTP.
 
@@ -31,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         spool.clear(settings.spool_dir)  # what uploads cut off by a crash left; other live processes' stay
         context = AppContext.build(settings)
+        for problem in durability_problems(context.engine):
+            log.warning("%s", problem)
         context.bootstrap_admin()
         app.state.context = context
         await context.renders.warm_up()

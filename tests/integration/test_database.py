@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.db.engine import durability_problems, make_engine, make_session_factory
 from dicom_api.db.migrate import alembic_config, upgrade
 from dicom_api.db.models import DicomFile, User
 from dicom_api.db.repository import FileRepository
@@ -78,6 +80,23 @@ def test_sqlite_syncs_every_commit(tmp_path: Path) -> None:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_server_that_does_not_sync_commits_is_reported(
+    fresh_postgres_url: str, postgres_server: Any, tmp_path: Path
+) -> None:
+    assert durability_problems(make_engine(f"sqlite:///{(tmp_path / 'db.sqlite3').as_posix()}")) == []
+    engine = make_engine(fresh_postgres_url)
+    try:
+        assert durability_problems(engine) == []
+        database = make_url(fresh_postgres_url).database
+        postgres_server.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = off')
+        engine.dispose()  # the setting applies to new connections
+        [problem] = durability_problems(engine)
+        assert "synchronous_commit=off" in problem
     finally:
         engine.dispose()
 

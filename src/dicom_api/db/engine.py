@@ -36,3 +36,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def durability_problems(engine: Engine) -> list[str]:
+    """What makes a commit return before it is on disk. SQLite is set up above; a PostgreSQL server is
+    configured by its operator, and ``fsync=off`` or ``synchronous_commit=off`` there would make an upload's
+    201 a promise the database does not keep."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as connection:
+        fsync = connection.exec_driver_sql("SHOW fsync").scalar()
+        synchronous_commit = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+    problems = []
+    if fsync != "on":
+        problems.append("PostgreSQL runs with fsync=off: a crash of its machine can lose or corrupt committed rows")
+    if synchronous_commit == "off":
+        problems.append(
+            "PostgreSQL runs with synchronous_commit=off: the last commits before a crash of its server can be "
+            "lost after their 201 or 204 was sent"
+        )
+    return problems
