@@ -103,23 +103,27 @@ def spooled(data_dir: Path) -> list[Path]:
 
 
 class SlowUpload(threading.Thread):
-    """A multipart upload whose body never ends: 256 KiB every 20 ms until the server goes away."""
+    """A multipart upload sent 256 KiB every 20 ms until the server goes away, or until ``stop`` (then the body
+    ends before the file part does)."""
 
     def __init__(self, server: LiveServer) -> None:
         super().__init__(daemon=True)
         self.server = server
+        self.stop = threading.Event()
         self.error: BaseException | None = None
+        self.status: int | None = None
 
     def body(self) -> Iterator[bytes]:
         yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.dcm"\r\n\r\n'
-        while True:
+        while not self.stop.is_set():
             yield bytes(256 * 1024)
             time.sleep(0.02)
 
     def run(self) -> None:
         headers = {**self.server.headers, "Content-Type": "multipart/form-data; boundary=b"}
         try:
-            httpx.post(f"{self.server.url}/upload/dicom", content=self.body(), headers=headers, timeout=120)
+            response = httpx.post(f"{self.server.url}/upload/dicom", content=self.body(), headers=headers, timeout=120)
+            self.status = response.status_code
         except httpx.TransportError as exc:  # the server was killed under it
             self.error = exc
 
@@ -170,3 +174,26 @@ def test_kill_9_right_after_a_burst_of_uploads_loses_no_audit_entry(
     with run_server(tmp_path, environment) as server:
         assert spooled(server.data_dir) == []
         assert_intact(server, environment, acknowledged)
+
+
+def test_a_server_starting_on_the_same_data_leaves_a_live_servers_upload_alone(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    """Two servers on one data folder: the second one's start cleans the spool, but not the first one's upload
+    still arriving."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with run_server(tmp_path / "first", environment) as first:
+        slow = SlowUpload(first)
+        slow.start()
+        arriving = wait_for_spool(first.data_dir, 4 * 1024 * 1024)
+        shared = {**environment, "DICOM_API_DATA_DIR": str(first.data_dir)}
+        with run_server(tmp_path / "second", shared) as second:
+            size = arriving.stat().st_size
+            wait_for_spool(first.data_dir, size + 4 * 1024 * 1024)  # still there, still growing
+            with second.client() as client:
+                upload(client, CT.read_bytes())
+        slow.stop.set()
+        slow.join(60)
+        assert slow.status == 400  # the body ended inside the file: refused, and its spool file removed
+        assert spooled(first.data_dir) == []
