@@ -143,3 +143,30 @@ def test_a_spool_folder_is_never_taken_from_a_live_process(tmp_path: Path) -> No
     second.close()
     first.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_storage_check_reports_writes_cut_off_and_repair_removes_the_old_ones(settings: Settings) -> None:
+    """What a crash in the middle of a copy into the store or of a render's write leaves: `*.partial` files."""
+    upgrade(settings.database_url)
+    store = FilesystemBlobStore(settings.data_dir / "blobs")
+    file_id = uuid.uuid4().hex
+    cut_off = store.path(file_id).with_name(f"{file_id}.partial")
+    render = store.path(f"renders/{file_id}/1-auto-r1.png").with_name("1-auto-r1.png.4242.partial")
+    writing = store.path(f"renders/{file_id}/2-auto-r1.png").with_name("2-auto-r1.png.4343.partial")
+    for path, age in ((cut_off, 600), (render, 600), (writing, 0)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+        os.utime(path, (time.time() - age, time.time() - age))
+
+    report = check_store(settings, grace_seconds=60)
+    relative = sorted(p.relative_to(store.root).as_posix() for p in (cut_off, render))
+    assert report.partial == [f"{name} (4 bytes)" for name in relative]
+    assert report.problems == 2
+    assert report.orphans == []  # never taken for blobs
+
+    repaired = check_store(settings, repair=True, grace_seconds=60)
+    assert repaired.partial_removed == repaired.partial == report.partial
+    assert repaired.problems == 0
+    assert not cut_off.exists()
+    assert not render.exists()
+    assert writing.exists()  # recent: a write that may still be going on

@@ -14,7 +14,7 @@ from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
 from dicom_api.db.models import DicomFile
 from dicom_api.services import spool
-from dicom_api.storage import BlobStore, S3Options, open_blob_store
+from dicom_api.storage import BlobStore, FilesystemBlobStore, S3Options, open_blob_store
 
 
 @dataclass
@@ -25,6 +25,8 @@ class StoreReport:
     removed: list[str] = field(default_factory=list)
     spool: list[str] = field(default_factory=list)  # spool entries of uploads no live process is receiving
     spool_removed: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)  # temporary files of blob writes cut off by a crash
+    partial_removed: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return (
@@ -34,12 +36,14 @@ class StoreReport:
             + [f"removed orphan: {i}" for i in self.removed]
             + [f"spool leftover: {i}" for i in self.spool]
             + [f"removed spool leftover: {i}" for i in self.spool_removed]
+            + [f"partial write: {i}" for i in self.partial]
+            + [f"removed partial write: {i}" for i in self.partial_removed]
         )
 
     @property
     def problems(self) -> int:
-        orphans = len(self.orphans) - len(self.removed)
-        return len(self.missing) + len(self.mismatched) + orphans + len(self.spool) - len(self.spool_removed)
+        left = len(self.orphans) - len(self.removed) + len(self.spool) - len(self.spool_removed)
+        return len(self.missing) + len(self.mismatched) + left + len(self.partial) - len(self.partial_removed)
 
 
 def check_store(settings: Settings, *, repair: bool = False, grace_seconds: float = 60.0) -> StoreReport:
@@ -58,6 +62,8 @@ def check_store(settings: Settings, *, repair: bool = False, grace_seconds: floa
             for row in session.scalars(select(DicomFile)):
                 known.add(row.id)
                 _check_blob(store, row, report)
+        if isinstance(store, FilesystemBlobStore):
+            _check_partial_writes(store, report, repair=repair, grace_seconds=grace_seconds)
         stored = {key.split("/")[1] if "/" in key else key for key in store.keys()}
         report.orphans = sorted(stored - known)
         if repair and report.orphans:
@@ -80,6 +86,24 @@ def _check_spool(settings: Settings, report: StoreReport, *, repair: bool, grace
     report.spool = [leftover.describe(root) for leftover in leftovers]
     if repair:
         report.spool_removed = [leftover.describe(root) for leftover in spool.remove(root, leftovers)]
+
+
+def _check_partial_writes(
+    store: FilesystemBlobStore, report: StoreReport, *, repair: bool, grace_seconds: float
+) -> None:
+    """A write in progress keeps its file's modification time fresh: only those older than the grace count."""
+    cutoff = time.time() - grace_seconds
+    for path in sorted(store.partial_writes()):
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+            name = f"{path.relative_to(store.root).as_posix()} ({path.stat().st_size} bytes)"
+            report.partial.append(name)
+            if repair:
+                path.unlink()
+                report.partial_removed.append(name)
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
 
 
 def _check_blob(store: BlobStore, row: DicomFile, report: StoreReport) -> None:

@@ -69,6 +69,10 @@ class FilesystemBlobStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def partial_writes(self) -> Iterator[Path]:
+        """Temporary files of writes a crash cut off (`*.partial`): never a blob, never read, only removed."""
+        yield from (path for path in self.root.rglob("*.partial") if path.is_file())
+
     def keys(self) -> Iterator[str]:
         for path in self.root.rglob("*"):
             if not path.is_file() or path.name.endswith(".partial"):
