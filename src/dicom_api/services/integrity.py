@@ -1,6 +1,6 @@
 """Consistency of rows and blobs: every row has its blob with the recorded size and SHA-256, every blob
-belongs to a row, and the upload spool holds only uploads in flight. Orphans and spool leftovers are what an
-interrupted upload or delete can leave; `repair` removes them."""
+belongs to a row, and the upload spool and the store hold no half-written files. Orphans, spool leftovers and
+partial writes are what an interrupted upload or delete can leave; `repair` removes them."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ class StoreReport:
 
 
 def check_store(settings: Settings, *, repair: bool = False, grace_seconds: float = 60.0) -> StoreReport:
-    """Compare rows and blobs, and look for spool leftovers. With ``repair``, orphans still without a row after
-    ``grace_seconds`` (time for uploads in flight, whose blob is written before their row, to commit) are
-    removed, and so are the spool folders of processes that are gone (their lock tells at once; a loose spool
-    file of an earlier version counts once it is ``grace_seconds`` old)."""
+    """Compare rows and blobs, and look for spool leftovers and partial writes. With ``repair``, orphans still
+    without a row after ``grace_seconds`` (time for uploads in flight, whose blob is written before their row,
+    to commit) are removed, and so are the spool folders of processes that are gone (their lock tells at once;
+    a loose spool file of an earlier version counts once it is ``grace_seconds`` old) and the partial writes
+    untouched for ``grace_seconds``."""
     report = StoreReport()
     _check_spool(settings, report, repair=repair, grace_seconds=grace_seconds)
     store = open_blob_store(settings.storage_url, S3Options.from_settings(settings))
