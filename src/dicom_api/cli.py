@@ -25,13 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, help="worker processes (default: DICOM_API_WORKERS or 1)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
     storage = commands.add_parser("storage", help="the blob store").add_subparsers(dest="action", required=True)
-    check = storage.add_parser("check", help="rows without blobs, blobs without rows, checksum mismatches")
-    check.add_argument("--repair", action="store_true", help="remove blobs that belong to no row")
+    check = storage.add_parser(
+        "check", help="rows without blobs, blobs without rows, checksum mismatches, spool leftovers"
+    )
+    check.add_argument(
+        "--repair", action="store_true", help="remove blobs that belong to no row, and the spool's leftovers"
+    )
     check.add_argument(
         "--grace",
         type=float,
         default=60.0,
-        help="seconds uploads in flight get to commit before their blob counts as an orphan (default 60)",
+        help="seconds uploads in flight get to commit before their blob (or a loose spool file) counts as "
+        "left over (default 60)",
     )
     users = commands.add_parser("users", help="manage accounts").add_subparsers(dest="action", required=True)
     create = users.add_parser("create", help="create an account (the password is asked for)")

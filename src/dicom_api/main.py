@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,10 +16,12 @@ from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, router
 from dicom_api.config import Settings
+from dicom_api.db.engine import durability_problems
 from dicom_api.logs import withhold_file_values
+from dicom_api.services import spool
 from dicom_api.services.context import AppContext
 
-STALE_SPOOL_SECONDS = 24 * 3600
+log = logging.getLogger("dicom_api")
 
 DESCRIPTION = """Keep DICOM files safely and reach them over HTTP.
 
@@ -34,8 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _clear_stale_spool(settings)
+        spool.clear(settings.spool_dir)  # what uploads cut off by a crash left; other live processes' stay
         context = AppContext.build(settings)
+        for problem in durability_problems(context.engine):
+            log.warning("%s", problem)
         context.bootstrap_admin()
         app.state.context = context
         await context.renders.warm_up()
@@ -61,17 +64,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_direct_routes(app, router)
     mount_swagger(app)
     return app
-
-
-def _clear_stale_spool(settings: Settings) -> None:
-    """Uploads interrupted by a crash leave spool files; old ones belong to no running request."""
-    spool = settings.spool_dir
-    if not spool.is_dir():
-        return
-    cutoff = time.time() - STALE_SPOOL_SECONDS
-    for path in spool.glob("*.upload"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            logging.getLogger(__name__).warning("could not remove stale spool file %s", path.name)

@@ -44,8 +44,9 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=dict(self.headers), timeout=timeout)
 
     def stored(self) -> tuple[list[Path], list[Path]]:
-        """Everything an upload can leave behind: blobs, and files in the upload spool."""
-        return _files(self.data_dir / "blobs"), _files(self.data_dir / "spool")
+        """Everything an upload can leave behind: blobs, and files in the upload spool (its lock files aside)."""
+        spooled = [p for p in _files(self.data_dir / "spool") if p.suffix != ".lock"]
+        return _files(self.data_dir / "blobs"), spooled
 
 
 Launch = Callable[..., LiveServer]  # the e2e `launch` fixture: extra DICOM_API_* variables in, a running server out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from dicom_api import cli
 from dicom_api.config import Settings
 from dicom_api.db.models import AuditEvent
-from dicom_api.services.audit import GENESIS, AuditLog
+from dicom_api.services.audit import GENESIS, AuditEntry, AuditLog
 from dicom_api.services.context import AppContext
 from tests.helpers import ADMIN_PASSWORD, JWT_SECRET, add_user, login, make_client, sample, settings_for
 from tests.integration.test_isolation import BACKENDS, backend_settings, bearer
@@ -393,3 +395,114 @@ def test_the_command_line_verifies_the_trail(
     out = capsys.readouterr().out
     assert f"entry {target} was altered" in out
     assert "tampered" in out
+
+
+# --- uploads and deletes: acknowledged only with their entry committed ---------------------------------------
+
+
+def committed_entries(context: AppContext, *request_ids: str) -> list[AuditEvent]:
+    """Entries in the database right now, read directly: nothing waits for the batching writer."""
+    with Session(context.engine) as session:
+        query = select(AuditEvent).where(AuditEvent.request_id.in_(request_ids)).order_by(AuditEvent.seq)
+        return list(session.scalars(query))
+
+
+def test_an_upload_and_a_delete_commit_their_entry_with_the_change(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context: AppContext = client.app.state.context
+    alice_id = client.get("/users/me").json()["id"]
+    queued: list[AuditEntry] = []
+    monkeypatch.setattr(context.audit, "record", queued.append)  # the batching writer, out of the way
+
+    upload = client.post("/upload/dicom", files={"file": ("ct.dcm", CT.read_bytes())})
+    assert upload.status_code == 201
+    file_id = upload.json()["file_id"]
+    [entry] = committed_entries(context, upload.headers["x-request-id"])
+    assert (entry.action, entry.outcome, entry.status, entry.file_id) == ("upload", "success", 201, file_id)
+    assert (entry.user_id, entry.username, entry.client) == (alice_id, "alice", "testclient")
+
+    delete = client.delete(f"/files/{file_id}")
+    assert delete.status_code == 204
+    [entry] = committed_entries(context, delete.headers["x-request-id"])
+    assert (entry.action, entry.outcome, entry.status, entry.file_id) == ("delete", "success", 204, file_id)
+    assert entry.user_id == alice_id
+    assert queued == []  # and no second entry for either request
+
+    # refused and denied changes are recorded by the middleware, as every other request
+    refused = client.post("/upload/dicom", files={"file": ("x.dcm", b"not a DICOM file at all")})
+    missing = client.delete(f"/files/{file_id}")
+    denied = TestClient(client.app).delete(f"/files/{file_id}")
+    assert (refused.status_code, missing.status_code, denied.status_code) == (400, 404, 401)
+    assert [(e.action, e.outcome, e.request_id) for e in queued] == [
+        ("upload", "rejected", refused.headers["x-request-id"]),
+        ("delete", "not_found", missing.headers["x-request-id"]),
+        ("delete", "denied", denied.headers["x-request-id"]),
+    ]
+    assert committed_entries(context, *(r.headers["x-request-id"] for r in (refused, missing, denied))) == []
+
+
+def test_no_upload_or_delete_is_acknowledged_without_its_entry(
+    client: TestClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the entry cannot be written, the change is undone and the client told so; the failure is recorded."""
+    context: AppContext = client.app.state.context
+    kept = client.post("/upload/dicom", files={"file": ("ct.dcm", CT.read_bytes())}).json()["file_id"]
+    blobs = sorted(p for p in (context.settings.data_dir / "blobs").rglob("*") if p.is_file())
+
+    def unreachable(*_args: object) -> None:
+        raise OperationalError("INSERT INTO audit_events", {}, ConnectionError("the database went away"))
+
+    monkeypatch.setattr(AuditLog, "append_in", unreachable)
+    raw = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
+    upload = raw.post("/upload/dicom", files={"file": ("ct.dcm", CT.read_bytes())})
+    delete = raw.delete(f"/files/{kept}")
+    assert (upload.status_code, delete.status_code) == (503, 503)
+    assert set(upload.json()) == {"error"}
+    monkeypatch.undo()
+
+    assert [f["file_id"] for f in client.get("/files").json()["items"]] == [kept]  # neither change happened
+    assert sorted(p for p in (context.settings.data_dir / "blobs").rglob("*") if p.is_file()) == blobs
+    for response, action in ((upload, "upload"), (delete, "delete")):
+        entry = recorded(client, admin, response)
+        assert (entry["action"], entry["outcome"], entry["status"]) == (action, "error", 503)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    with backend_settings(request, tmp_path / "data") as settings:
+        yield from make_client(settings)
+
+
+def test_concurrent_changes_and_reads_keep_one_chain(backend_client: TestClient) -> None:
+    """Entries committed by uploads and deletes in their own transactions, beside the batches of reads and
+    refusals, from many threads at once: every request has exactly one entry, and the chain verifies."""
+    client = backend_client
+    context: AppContext = client.app.state.context
+    data = CT.read_bytes()
+
+    def work(i: int) -> list[tuple[str, int, str]]:
+        done = []
+        upload = client.post("/upload/dicom", files={"file": ("ct.dcm", data)})
+        file_id = upload.json()["file_id"]
+        done.append((upload.headers["x-request-id"], upload.status_code, "upload"))
+        for response, action in (
+            (client.get(f"/files/{file_id}"), "read_file"),
+            (client.post("/upload/dicom", files={"file": ("x.dcm", b"not DICOM")}), "upload"),
+            (client.get(f"/files/{file_id}/attributes"), "read_attributes"),
+        ):
+            done.append((response.headers["x-request-id"], response.status_code, action))
+        if i % 2:
+            delete = client.delete(f"/files/{file_id}")
+            done.append((delete.headers["x-request-id"], delete.status_code, "delete"))
+        return done
+
+    with ThreadPoolExecutor(8) as pool:
+        requests = [r for done in pool.map(work, range(24)) for r in done]
+    assert {status for _, status, _ in requests} == {200, 201, 204, 400}
+    assert context.audit.flush(timeout=60)
+    events = {e.request_id: e for e in committed_entries(context, *(r for r, _, _ in requests))}
+    assert len(events) == len(requests)  # one entry per request, none twice
+    for request_id, status, action in requests:
+        assert (events[request_id].status, events[request_id].action) == (status, action)
+    assert context.audit.verify() == []

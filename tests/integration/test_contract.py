@@ -18,9 +18,9 @@ CT = sample("CT_small.dcm")
 
 
 def _stored(settings: Settings) -> tuple[list[Path], list[Path]]:
-    """Everything an upload can leave behind: blobs and spool files."""
+    """Everything an upload can leave behind: blobs and spool files (the running server's lock file aside)."""
     blobs = [p for p in (settings.data_dir / "blobs").rglob("*") if p.is_file()]
-    spool = list(settings.spool_dir.glob("*")) if settings.spool_dir.exists() else []
+    spool = [p for p in settings.spool_dir.rglob("*") if p.is_file() and p.suffix != ".lock"]
     return blobs, spool
 
 

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.db.engine import durability_problems, make_engine, make_session_factory
 from dicom_api.db.migrate import alembic_config, upgrade
 from dicom_api.db.models import DicomFile, User
 from dicom_api.db.repository import FileRepository
@@ -71,6 +73,34 @@ def test_migrations_reach_head_and_go_back(database_url: str) -> None:
     engine.dispose()
 
 
+def test_sqlite_syncs_every_commit(tmp_path: Path) -> None:
+    """WAL with synchronous=FULL: a commit is on disk when it returns (NORMAL loses the last ones on power loss)."""
+    engine = make_engine(f"sqlite:///{(tmp_path / 'db.sqlite3').as_posix()}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_server_that_does_not_sync_commits_is_reported(
+    fresh_postgres_url: str, postgres_server: Any, tmp_path: Path
+) -> None:
+    assert durability_problems(make_engine(f"sqlite:///{(tmp_path / 'db.sqlite3').as_posix()}")) == []
+    engine = make_engine(fresh_postgres_url)
+    try:
+        assert durability_problems(engine) == []
+        database = make_url(fresh_postgres_url).database
+        postgres_server.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = off')
+        engine.dispose()  # the setting applies to new connections
+        [problem] = durability_problems(engine)
+        assert "synchronous_commit=off" in problem
+    finally:
+        engine.dispose()
+
+
 def test_files_are_seen_only_by_their_owner_newest_first(sessions: sessionmaker[Session]) -> None:
     now = datetime.now(UTC)
     with sessions() as session:
@@ -125,6 +155,34 @@ def test_recorded_entries_are_committed_in_batches_as_one_chain(sessions: sessio
     assert total == 400
     assert sorted(e.file_id for e in events) == [f"{i:032x}" for i in range(400)]
     assert log.verify() == []
+
+
+def test_entries_appended_in_transactions_and_in_batches_form_one_chain(sessions: sessionmaker[Session]) -> None:
+    """From many threads: entries committed with a file row, entries rolled back with theirs, and batches."""
+    log = AuditLog(sessions)
+    with sessions() as session, session.begin():
+        owner = _user(session, "alice").id
+
+    def work(i: int) -> None:
+        entry = AuditEntry(action="upload", outcome="success", status=201, file_id=f"{i:032x}")
+        if i % 3 == 2:
+            log.record(entry)
+            return
+        with sessions() as session, session.begin():
+            FileRepository(session, owner).add(_file(datetime.now(UTC)))
+            log.append_in(session, entry)
+            if i % 3 == 1:
+                session.rollback()  # the change failed: its entry goes with it, and the chain does not notice
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(300)))
+    assert log.flush(timeout=60)
+    events, total = log.search(limit=1000)
+    assert sorted(e.file_id for e in events) == [f"{i:032x}" for i in range(300) if i % 3 != 1]
+    assert sorted(e.seq for e in events) == list(range(1, total + 1))
+    assert log.verify() == []
+    with sessions() as session:
+        assert FileRepository(session, owner).count() == 100
 
 
 def test_closing_the_audit_log_writes_what_is_queued(sessions: sessionmaker[Session]) -> None:

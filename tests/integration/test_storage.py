@@ -39,6 +39,28 @@ def test_put_moves_the_file_into_a_sharded_path(store: FilesystemBlobStore, tmp_
     assert store.path(f"renders/{ID}/1-auto-r1.png") == store.root / "renders" / "01" / "23" / ID / "1-auto-r1.png"
 
 
+def test_put_syncs_the_file_and_every_folder_entry_it_needs(
+    store: FilesystemBlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Durable before the row commits: the data, the rename, and each shard folder created on the way."""
+    from dicom_api.storage import filesystem
+
+    synced: list[Path] = []
+    monkeypatch.setattr(filesystem, "_fsync_file", lambda path: synced.append(Path(path)))
+    monkeypatch.setattr(filesystem, "_fsync_dir", lambda path: synced.append(Path(path)))
+    staged = tmp_path / "staged.upload"
+    staged.write_bytes(b"DICM data")
+    store.put_file(ID, staged)
+    # the two new shard folders' entries, the data, then the rename
+    assert synced == [store.root, store.root / "01", staged, store.root / "01" / "23"]
+
+    synced.clear()
+    other = "0123" + "f" * 28  # the same shard: no folder to create
+    staged.write_bytes(b"DICM more")
+    store.put_file(other, staged)
+    assert synced == [staged, store.root / "01" / "23"]
+
+
 def test_open_blob_store_by_url(tmp_path: Path) -> None:
     store = open_blob_store((tmp_path / "b").as_uri())
     assert isinstance(store, FilesystemBlobStore)

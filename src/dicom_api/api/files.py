@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from dicom_api.api.deps import ClaimsDep, ContextDep, FileServiceDep, Limit, Offset, caller
+from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
 from dicom_api.db.models import DicomFile
@@ -31,12 +32,13 @@ async def upload_dicom(request: Request, claims: ClaimsDep, context: ContextDep)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"The file is larger than the limit of {limit} bytes.")
-    spooled = await spool_upload(
-        request.headers.get("content-type"), request.stream(), context.settings.spool_dir, limit
+    spooled = await spool_upload(request.headers.get("content-type"), request.stream(), context.spool.folder, limit)
+    # One worker-thread call checks the account, validates, stores and indexes, and commits the audit entry.
+    entry = audited(request, 201)
+    row = await run_in_threadpool(
+        context.ingest, claims, spooled.path, spooled.size, spooled.sha256, caller(request), entry
     )
-    # One worker-thread call checks the account, validates, stores and indexes.
-    row = await run_in_threadpool(context.ingest, claims, spooled.path, spooled.size, spooled.sha256, caller(request))
-    request.state.audit_file_id = row.id
+    request.state.audit_committed = True
     request.app.state.metrics.uploads.inc()
     request.app.state.metrics.bytes_stored.inc(row.size_bytes)
     return JSONResponse(
@@ -126,9 +128,10 @@ def file_attributes(file_id: FileId, files: FileServiceDep) -> JSONResponse:
     return JSONResponse(files.dicom_json(file_id), media_type="application/dicom+json")
 
 
-def delete_file(file_id: FileId, files: FileServiceDep) -> Response:
+def delete_file(request: Request, file_id: FileId, claims: ClaimsDep, context: ContextDep) -> Response:
     """Delete the file, its stored blob and its cached renders."""
-    files.delete(file_id)
+    context.delete(claims, file_id, caller(request), audited(request, 204))  # the audit entry commits with it
+    request.state.audit_committed = True
     return Response(status_code=204)
 
 

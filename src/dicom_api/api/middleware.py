@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dicom_api.api.metrics import Metrics
@@ -27,7 +28,8 @@ _FILE_ID = re.compile(r"[0-9a-f]{32}")
 class ObservabilityMiddleware:
     """Per request, from one look at the answer: a request id (X-Request-ID), one log line, the Prometheus
     metrics and, for the handlers in ``actions`` (every access to patient data, every sign-in), an audit
-    entry once the status is known, denied attempts included."""
+    entry once the status is known, denied attempts included; unless the handler's change committed the
+    request's entry itself (see `audited`)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, actions: Mapping[Callable[..., Any], str]) -> None:
         self.app = app
@@ -40,7 +42,8 @@ class ObservabilityMiddleware:
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex[:16]
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"], state["audit_actions"] = request_id, self.actions
         started = time.perf_counter()
         status = 500
 
@@ -66,20 +69,35 @@ class ObservabilityMiddleware:
 
     def _record(self, scope: Scope, action: str, status: int) -> None:
         state = scope.get("state", {})
+        if state.get("audit_committed"):  # committed with the change it records
+            return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        file_id = state.get("audit_file_id") or scope.get("path_params", {}).get("file_id") or query.get("file_id")
-        client = scope.get("client")
-        entry = AuditEntry(
-            action=action,
-            outcome=_outcome(status),
-            status=status,
-            user_id=state.get("user_id"),
-            username=state.get("username") or state.get("audit_username"),
-            file_id=file_id if isinstance(file_id, str) and _FILE_ID.fullmatch(file_id) else None,
-            client=client[0][:64] if client else None,
-            request_id=state.get("request_id"),
-        )
-        scope["app"].state.context.audit.record(entry)
+        file_id = scope.get("path_params", {}).get("file_id") or query.get("file_id")
+        scope["app"].state.context.audit.record(_entry(scope, action, status, file_id))
+
+
+def audited(request: Request, status: int) -> Callable[[str], AuditEntry]:
+    """For a handler whose change commits the request's audit entry in its own transaction (an upload, a
+    delete): the entry for the file changed, answered with ``status``. Once that transaction has committed,
+    the handler sets ``request.state.audit_committed`` and the middleware writes no second entry."""
+    scope = request.scope
+    action = scope["state"]["audit_actions"][scope["endpoint"]]
+    return lambda file_id: _entry(scope, action, status, file_id)
+
+
+def _entry(scope: Scope, action: str, status: int, file_id: object) -> AuditEntry:
+    state = scope.get("state", {})
+    client = scope.get("client")
+    return AuditEntry(
+        action=action,
+        outcome=_outcome(status),
+        status=status,
+        user_id=state.get("user_id"),
+        username=state.get("username") or state.get("audit_username"),
+        file_id=file_id if isinstance(file_id, str) and _FILE_ID.fullmatch(file_id) else None,
+        client=client[0][:64] if client else None,
+        request_id=state.get("request_id"),
+    )
 
 
 def _outcome(status: int) -> str:

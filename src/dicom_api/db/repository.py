@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, RenderLease, User
@@ -126,20 +126,29 @@ class LoginFailureRepository:
         self.session.execute(delete(LoginFailure).where(LoginFailure.at < before))
 
 
+_HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
+
+
 class AuditRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def lock_head(self) -> AuditHead:
-        """Take the chain's head for this transaction; the UPDATE comes first so concurrent appenders wait."""
-        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-        head = self.session.get(AuditHead, 1, populate_existing=True)
-        assert head is not None  # noqa: S101 - created by the migration
-        return head
+    def lock_head(self) -> tuple[int, str]:
+        """Take the chain's head for this transaction: the last entry's (seq, hash). The UPDATE comes first, so
+        concurrent appenders wait for this transaction there, before reading anything. Core statements: an
+        upload runs this in its own transaction, where the ORM's bookkeeping cost more than the statements."""
+        connection = self.session.connection()
+        connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))
+        seq, digest = connection.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).one()
+        return int(seq), str(digest)
+
+    def move_head(self, seq: int, digest: str) -> None:
+        self.session.connection().execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
 
     def add_all(self, events: list[dict[str, Any]]) -> None:
         """One multi-row INSERT for a batch of entries (column name -> value)."""
-        self.session.execute(insert(AuditEvent), events)
+        self.session.connection().execute(insert(_EVENTS), events)
 
     def search(
         self,

@@ -1,10 +1,12 @@
 """The audit trail: append-only, each entry hashed together with the previous entry's hash.
 
-Entries are written in their own transaction, so a request that fails (a denied attempt) is still recorded.
-Requests `record` entries on a queue that one writer thread commits in batches: one transaction (one
+Most entries are written in their own transaction, so a request that fails (a denied attempt) is still
+recorded: requests `record` them on a queue that one writer thread commits in batches, one transaction (one
 chain-head lock, one fsync) for every entry that arrived meanwhile, instead of one per request, which
-serialised every request behind the database's write lock. `verify` recomputes the chain: any edited,
-removed or inserted entry breaks it.
+serialised every request behind the database's write lock. A crash loses what was queued and not yet written.
+A change that is acknowledged (an upload, a delete) cannot take that chance: its entry is appended with
+`append_in`, in the change's own transaction, and commits with it or not at all. Both take the chain's head the
+same way, so they form one chain. `verify` recomputes the chain: any edited, removed or inserted entry breaks it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ class AuditLog:
     def append(self, entry: AuditEntry) -> None:
         """Write one entry now (the command line, tests)."""
         self._write([(entry, datetime.now(UTC))])
+
+    def append_in(self, session: Session, entry: AuditEntry) -> None:
+        """Append ``entry`` in the caller's transaction: it commits with the change it records, or not at all.
+
+        Call it as the last statement before the commit. It locks the chain's head as the writer thread does
+        (the head's UPDATE first, on every database), so a request and a batch wait for each other there and
+        nowhere else, and the head stays locked only until the caller's commit."""
+        _chain(session, [(entry, datetime.now(UTC))])
 
     def record(self, entry: AuditEntry) -> None:
         """Queue an entry for the writer thread; it is stamped now, when the request ended."""
@@ -156,17 +166,7 @@ class AuditLog:
 
     def _write(self, batch: list[tuple[AuditEntry, datetime]]) -> None:
         with self._sessions() as session, session.begin():
-            repo = AuditRepository(session)
-            head = repo.lock_head()
-            seq, digest = head.seq, head.hash
-            rows = []
-            for raw, at in batch:
-                entry = clean(raw)
-                prev, seq = digest, seq + 1
-                digest = entry_hash(prev, seq, at, entry)
-                rows.append({"seq": seq, "at": at, "prev_hash": prev, "hash": digest, **entry.__dict__})
-            repo.add_all(rows)
-            head.seq, head.hash = seq, digest
+            _chain(session, batch)
 
     def search(
         self,
@@ -204,3 +204,17 @@ class AuditLog:
             if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev):
                 problems.append(f"the trail ends at entry {expected_seq - 1} but its head records entry {head.seq}")
         return problems
+
+
+def _chain(session: Session, batch: list[tuple[AuditEntry, datetime]]) -> None:
+    """Append ``batch`` after the chain's head, which stays locked until ``session`` commits or rolls back."""
+    repo = AuditRepository(session)
+    seq, digest = repo.lock_head()
+    rows = []
+    for raw, at in batch:
+        entry = clean(raw)
+        prev, seq = digest, seq + 1
+        digest = entry_hash(prev, seq, at, entry)
+        rows.append({"seq": seq, "at": at, "prev_hash": prev, "hash": digest, **entry.__dict__})
+    repo.add_all(rows)
+    repo.move_head(seq, digest)

@@ -20,10 +20,11 @@ from dicom_api.db.lookups import AccountState, Lookups
 from dicom_api.db.models import DicomFile
 from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService, LoginThrottle, check_account
-from dicom_api.services.audit import AuditLog
+from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.files import FileReader, FileService
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
+from dicom_api.services.spool import Spool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 from dicom_api.storage.filesystem import FilesystemBlobStore
 
@@ -43,6 +44,7 @@ class AppContext:
     throttle: LoginThrottle
     audit: AuditLog
     reader: FileReader
+    spool: Spool  # this process's folder for uploads in flight
     local_io: bool  # SQLite and a filesystem store: every read is a local file read
 
     @classmethod
@@ -75,23 +77,46 @@ class AppContext:
             ),
             audit=AuditLog(sessions),
             reader=FileReader(Lookups(engine), headers),
+            spool=Spool(settings.spool_dir),
             local_io=local_io,
         )
         context.renderer.offload = context.offload
         return context
 
     def ingest(
-        self, claims: Claims, staged: Path, size: int, sha256: str, caller: Callable[[AccountState], None]
+        self,
+        claims: Claims,
+        staged: Path,
+        size: int,
+        sha256: str,
+        caller: Callable[[AccountState], None],
+        audit: Callable[[str], AuditEntry],
     ) -> DicomFile:
-        """FileService.ingest for a token's bearer, whose account is checked first; ``staged`` is consumed."""
+        """FileService.ingest for a token's bearer, whose account is checked first; ``staged`` is consumed.
+        Returns once the row and its audit entry (``audit`` of the new file's id) are committed together."""
         try:
-            account, _ = self.reader.lookups.account_and_file(claims.subject, None)
-            caller(check_account(account, claims))
+            self._check(claims, caller)
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
         with self.transaction() as session:
-            return FileService(session, self.store, self.headers, owner_id=claims.subject).ingest(staged, size, sha256)
+            row = FileService(session, self.store, self.headers, owner_id=claims.subject).ingest(staged, size, sha256)
+            self.audit.append_in(session, audit(row.id))  # last before the commit: the chain's head is held briefly
+        return row
+
+    def delete(
+        self, claims: Claims, file_id: str, caller: Callable[[AccountState], None], audit: Callable[[str], AuditEntry]
+    ) -> None:
+        """FileService.delete for a token's bearer, whose account is checked first. Returns once the row is gone
+        and its audit entry committed, in one transaction; the blob and its renders go after that commit."""
+        self._check(claims, caller)
+        with self.transaction() as session:
+            FileService(session, self.store, self.headers, owner_id=claims.subject).delete(file_id)
+            self.audit.append_in(session, audit(file_id))
+
+    def _check(self, claims: Claims, caller: Callable[[AccountState], None]) -> None:
+        account, _ = self.reader.lookups.account_and_file(claims.subject, None)
+        caller(check_account(account, claims))
 
     async def offload(self, fn: Callable[..., T], *args: object) -> T:
         """Run blocking I/O for the event loop. With SQLite and a filesystem store it runs inline: a
@@ -144,6 +169,7 @@ class AppContext:
     def close(self) -> None:
         self.audit.close()
         self.renders.close()
+        self.spool.close()
         self.engine.dispose()
 
 

@@ -29,7 +29,7 @@ class FilesystemBlobStore:
         target = self.path(key)
         if target.exists():
             raise FileExistsError("blob already exists")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(target.parent)
         _fsync_file(source)
         try:
             os.replace(source, target)
@@ -69,6 +69,10 @@ class FilesystemBlobStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def partial_writes(self) -> Iterator[Path]:
+        """Temporary files of writes a crash cut off (`*.partial`): never a blob, never read, only removed."""
+        yield from (path for path in self.root.rglob("*.partial") if path.is_file())
+
     def keys(self) -> Iterator[str]:
         for path in self.root.rglob("*"):
             if not path.is_file() or path.name.endswith(".partial"):
@@ -80,6 +84,18 @@ class FilesystemBlobStore:
 def _fsync_file(path: Path) -> None:
     with path.open("rb+") as fp:
         os.fsync(fp.fileno())
+
+
+def _make_dirs(folder: Path) -> None:
+    """Create ``folder`` and the missing shard folders above it durably: a new folder's entry in its parent must
+    reach the disk too, or after a power loss the blob renamed into it is gone with it."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        _fsync_dir(created.parent)
 
 
 def _fsync_dir(path: Path) -> None:
