@@ -80,15 +80,10 @@ class UserRepository:
         concurrent delete is an answer, not a StaleDataError at flush."""
         return _changed(self.session, update(User).where(User.id == user_id).values(**values)) == 1
 
-    def update_if_unchanged(self, user_id: str, seen_hash: str, seen_version: int, values: Mapping[str, Any]) -> bool:
-        """Change the account if it is still as it was read (active, same password and token
-        version): whoever disabled it or changed its password meanwhile wins."""
-        statement = update(User).where(
-            User.id == user_id,
-            User.is_active.is_(True),
-            User.password_hash == seen_hash,
-            User.token_version == seen_version,
-        )
+    def update_if_unchanged(self, user_id: str, seen_version: int, values: Mapping[str, Any]) -> bool:
+        """Change the account if it is still active and at the token version that was read: a password
+        change or a disabling in between bumped it, and wins."""
+        statement = update(User).where(User.id == user_id, User.is_active.is_(True), User.token_version == seen_version)
         return _changed(self.session, statement.values(**values)) == 1
 
     def delete(self, user_id: str) -> bool:

@@ -133,7 +133,12 @@ class Credentials:
 
 
 class SignIn:
-    """The password grant and password changes, holding no connection while argon2 runs."""
+    """The password grant and password changes, holding no connection while argon2 runs.
+
+    Their database steps run in worker threads, at most ``db_slots`` at a time: a burst of sign-ins waiting
+    for a connection would otherwise take every worker thread, and the requests that hold the connections
+    could not get one to finish (measured: the pool timed out for everyone).
+    """
 
     def __init__(
         self,
@@ -141,36 +146,42 @@ class SignIn:
         accounts: Callable[[Session], AccountService],
         throttle: LoginThrottle,
         passwords: PasswordWork,
+        db_slots: int | None = None,
     ) -> None:
         self._transaction = transaction
         self._accounts = accounts
         self.throttle = throttle
         self.passwords = passwords
+        self._db = anyio.CapacityLimiter(db_slots or os.cpu_count() or 1)
 
     async def password_grant(self, username: str, password: str, address: str) -> tuple[Credentials, TokenPair]:
         """A new token pair for the right password; Unauthorized (the same answer, after the same work,
         whether the name is unknown, malformed or disabled, or the password wrong) or TooManyRequests."""
-        found = await _in_thread(self._check_and_read, username, address)
+        found = await self._in_thread(self._check_and_read, username, address)
         ok = await self.passwords.verify(found.password_hash if found else None, password)
         if not ok or found is None or not found.is_active:
-            await _in_thread(self.throttle.failed, username, address)
+            await self._in_thread(self.throttle.failed, username, address)
             raise Unauthorized("Wrong username or password.")
         new_hash = await self.passwords.rehash(found.password_hash, password)
-        tokens = await _in_thread(self._signed_in, found, new_hash)
-        await _in_thread(self.throttle.succeeded, username, address)
+        tokens = await self._in_thread(self._signed_in, found, new_hash)
+        await self._in_thread(self.throttle.succeeded, username, address)
         return found, tokens
 
     async def change_password(self, claims: Claims, current: str, new: str, address: str) -> Credentials:
         """Change the bearer's own password; every token issued before stops working. Wrong current passwords
         count as failed sign-ins, so a stolen access token cannot be used to guess the password."""
-        found = await _in_thread(self._bearer, claims)
-        await _in_thread(self.throttle.check, found.username, address)
+        found = await self._in_thread(self._bearer, claims)
+        await self._in_thread(self.throttle.check, found.username, address)
         if not await self.passwords.verify(found.password_hash, current):
-            await _in_thread(self.throttle.failed, found.username, address)
+            await self._in_thread(self.throttle.failed, found.username, address)
             raise WrongPassword()
         new_hash = await self.passwords.hash(new)
-        await _in_thread(self._store_password, found, new_hash)
+        await self._in_thread(self._store_password, found, new_hash)
         return found
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Database work off the event loop: a write may wait for SQLite's lock or a network round trip."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._db)
 
     def _check_and_read(self, username: str, address: str) -> Credentials | None:
         self.throttle.check(username, address)
@@ -185,7 +196,7 @@ class SignIn:
             values: dict[str, object] = {"last_login_at": datetime.now(UTC)}
             if new_hash:
                 values["password_hash"] = new_hash
-            if not UserRepository(session).update_if_unchanged(seen.id, seen.password_hash, seen.token_version, values):
+            if not UserRepository(session).update_if_unchanged(seen.id, seen.token_version, values):
                 raise Unauthorized("Wrong username or password.")  # disabled or given a new password meanwhile
             return self._accounts(session).issue(seen.id, seen.token_version)
 
@@ -198,14 +209,9 @@ class SignIn:
         with self._transaction() as session:
             users = UserRepository(session)
             changes = {"password_hash": new_hash, "token_version": User.token_version + 1}
-            if not users.update_if_unchanged(seen.id, seen.password_hash, seen.token_version, changes):
+            if not users.update_if_unchanged(seen.id, seen.token_version, changes):
                 raise Unauthorized("The token is no longer valid.")  # the password changed meanwhile
             RefreshTokenRepository(session).revoke_user(seen.id, datetime.now(UTC))
-
-
-async def _in_thread(fn: Callable[..., T], *args: object) -> T:
-    """Database work off the event loop: a write may wait for SQLite's lock or a network round trip."""
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _digest(*parts: str) -> str:
