@@ -12,6 +12,7 @@ from pydantic import AfterValidator
 
 from dicom_api.api.deps import (
     AccountsDep,
+    AdminAccount,
     AdminUser,
     ClaimsDep,
     ContextDep,
@@ -71,12 +72,7 @@ async def register(body: RegisterIn, context: ContextDep) -> UserOut:
         raise Forbidden("Self-registration is disabled: ask an administrator for an account.")
     check_username(body.username)  # before the hash: a refused name costs nothing
     password_hash = await context.signin.passwords.hash(body.password)  # no connection held meanwhile
-    return await run_in_threadpool(_register, context, body.username, password_hash)
-
-
-def _register(context: AppContext, username: str, password_hash: str) -> UserOut:
-    with context.accounts() as accounts:
-        return _user(accounts.create(username, None, password_hash=password_hash))
+    return await run_in_threadpool(_create, context, body.username, password_hash)
 
 
 def me(user: CurrentUser) -> UserOut:
@@ -94,9 +90,16 @@ async def change_my_password(
     return Response(status_code=204)
 
 
-def create_user(body: UserCreateIn, _admin: AdminUser, accounts: AccountsDep) -> UserOut:
+async def create_user(body: UserCreateIn, _admin: AdminAccount, context: ContextDep) -> UserOut:
     """Create an account (admin)."""
-    return _user(accounts.create(body.username, body.password, body.role))
+    check_username(body.username)
+    password_hash = await context.signin.passwords.hash(body.password)  # no connection held meanwhile
+    return await run_in_threadpool(_create, context, body.username, password_hash, body.role)
+
+
+def _create(context: AppContext, username: str, password_hash: str, role: str = "user") -> UserOut:
+    with context.accounts() as accounts:
+        return _user(accounts.create(username, None, role, password_hash=password_hash))
 
 
 def list_users(
@@ -110,10 +113,18 @@ def list_users(
     return UserListOut(items=[_user(u) for u in users], total=total, limit=limit, offset=offset)
 
 
-def update_user(user_id: UserId, body: UserPatchIn, _admin: AdminUser, accounts: AccountsDep) -> UserOut:
+async def update_user(user_id: UserId, body: UserPatchIn, _admin: AdminAccount, context: ContextDep) -> UserOut:
     """Disable or enable an account, change its role or reset its password (admin)."""
-    user = accounts.get(user_id)
-    return _user(accounts.update(user, is_active=body.is_active, role=body.role, password=body.password))
+    password_hash = await context.signin.passwords.hash(body.password) if body.password is not None else None
+    return await run_in_threadpool(_update, context, user_id, body, password_hash)
+
+
+def _update(context: AppContext, user_id: str, body: UserPatchIn, password_hash: str | None) -> UserOut:
+    with context.accounts() as accounts:
+        user = accounts.update(
+            accounts.get(user_id), is_active=body.is_active, role=body.role, password_hash=password_hash
+        )
+        return _user(user)
 
 
 def delete_user(user_id: UserId, _admin: AdminUser, accounts: AccountsDep) -> Response:

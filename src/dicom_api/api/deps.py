@@ -19,7 +19,7 @@ from dicom_api.auth.tokens import Claims
 from dicom_api.db.lookups import AccountState
 from dicom_api.db.models import User
 from dicom_api.errors import Forbidden, Unauthorized
-from dicom_api.services.accounts import AccountService
+from dicom_api.services.accounts import AccountService, check_account
 from dicom_api.services.context import AppContext
 from dicom_api.services.files import FileService
 
@@ -118,6 +118,20 @@ async def get_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(get_admin)]
+
+
+async def get_admin_account(request: Request, claims: ClaimsDep, context: ContextDep) -> AccountState:
+    """get_admin without the request's session: the account is read on a pooled connection given back at
+    once, for handlers that hash a password before their transaction begins."""
+    found, _ = await context.offload(context.reader.lookups.account_and_file, claims.subject, None)
+    account = check_account(found, claims)
+    identify(request, account.id, account.username)
+    if account.role != "admin":
+        raise Forbidden("This needs an admin account.")
+    return account
+
+
+AdminAccount = Annotated[AccountState, Depends(get_admin_account)]
 
 
 async def get_file_service(session: SessionDep, context: ContextDep, user: CurrentUser) -> FileService:

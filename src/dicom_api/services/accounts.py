@@ -168,21 +168,30 @@ class AccountService:
         return self.users.list(limit=limit, offset=offset), self.users.count()
 
     def update(
-        self, user: User, *, is_active: bool | None = None, role: str | None = None, password: str | None = None
+        self,
+        user: User,
+        *,
+        is_active: bool | None = None,
+        role: str | None = None,
+        password: str | None = None,
+        password_hash: str | None = None,
     ) -> User:
-        """Change an account in one conditional UPDATE: deleted meanwhile, it is a 404, whatever the timing."""
+        """Change an account in one conditional UPDATE: deleted meanwhile, it is a 404, whatever the timing.
+        A new password is given as such, or already hashed (with no connection held: services/signin.py)."""
         if role is not None and role not in ROLES:
             raise InvalidParameter("role must be 'user' or 'admin'.")
         if (is_active is False or role == "user") and user.role == "admin" and self._last_admin(user):
             raise Conflict("This is the last active admin account.")
         values: dict[str, object] = {}
         if password is not None:
-            values["password_hash"] = hash_password(password)
+            password_hash = hash_password(password)
+        if password_hash is not None:
+            values["password_hash"] = password_hash
         if is_active is not None:
             values["is_active"] = is_active
         if role is not None:
             values["role"] = role
-        revoke = password is not None or is_active is False or role is not None
+        revoke = password_hash is not None or is_active is False or role is not None
         if revoke:  # every token issued before stops working
             values["token_version"] = User.token_version + 1
         if not values:
