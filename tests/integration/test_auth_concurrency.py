@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,27 @@ def small_pool_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
-@pytest.fixture(params=BACKENDS)
-def app(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+@contextmanager
+def small_pool_app(request: pytest.FixtureRequest, tmp_path: Path, **overrides: Any) -> Iterator[TestClient]:
     """The app on a small pool, with only the admin account; its client raises nothing, so a 500 is seen."""
-    monkeypatch.setattr(app_context, "make_engine", small_pool_engine)
-    with backend_settings(request, tmp_path / "data") as settings:
+    with pytest.MonkeyPatch.context() as patch, backend_settings(request, tmp_path / "data", **overrides) as settings:
+        patch.setattr(app_context, "make_engine", small_pool_engine)
         for client in make_client(settings, as_user=None):
             assert client.app.state.context.engine.pool.size() == POOL_SIZE  # type: ignore[attr-defined]
             yield from_address(client, "testclient")
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    with small_pool_app(request, tmp_path) as client:
+        yield client
+
+
+@pytest.fixture(params=BACKENDS)
+def strict_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """The same, with a throttle that refuses a username to an address after three failures."""
+    with small_pool_app(request, tmp_path, login_max_failures_per_user=3) as client:
+        yield client
 
 
 def from_address(client: TestClient, address: str) -> TestClient:
@@ -112,6 +126,18 @@ def test_a_burst_of_password_changes_holds_no_connection_while_hashing(app: Test
     assert set(statuses) <= {204, 400, 401, 429}, statuses
     # the guesses were throttled as failed sign-ins of carol from here; from elsewhere, the new password works
     assert sign_in(from_address(app, "10.9.0.1"), "carol", "carol-new-password-456").status_code == 200
+
+
+def test_a_burst_of_guesses_gets_no_more_tries_than_the_limit(strict_app: TestClient) -> None:
+    """Each attempt is counted before its password is tried: guesses sent at once see one another, so no
+    more of them are tried than the limit allows, however they interleave."""
+    app = strict_app
+    add_user(app, "gina", "gina-password-123")
+    statuses = [r.status_code for r in at_once([lambda n=n: sign_in(app, "gina", f"guess-{n:08}") for n in range(12)])]
+    assert set(statuses) <= {401, 429}, statuses
+    assert 1 <= statuses.count(401) <= 3, statuses
+    assert sign_in(app, "gina", "gina-password-123").status_code == 429  # this address is done guessing
+    assert sign_in(from_address(app, "10.4.0.1"), "gina", "gina-password-123").status_code == 200
 
 
 # --- refresh-token rotation -------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ async def create_user(body: UserCreateIn, _admin: AdminAccount, context: Context
 
 def _create(context: AppContext, username: str, password_hash: str, role: str = "user") -> UserOut:
     with context.accounts() as accounts:
-        return _user(accounts.create(username, None, role, password_hash=password_hash))
+        return _user(accounts.create(username, role=role, password_hash=password_hash))
 
 
 def list_users(

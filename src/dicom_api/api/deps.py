@@ -34,7 +34,7 @@ def utc_instant(value: datetime | None) -> datetime | None:
     """A query's time in UTC (naive means UTC). A time with an offset that puts it outside datetime's years
     1 to 9999 in UTC is refused here, as a 400, instead of overflowing in the database layer."""
     if value is None or value.tzinfo is None:
-        return value.replace(tzinfo=UTC) if value else None
+        return None if value is None else value.replace(tzinfo=UTC)
     try:
         return value.astimezone(UTC)
     except OverflowError:

@@ -127,17 +127,25 @@ class LoginFailureRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def recent(self, keys: Sequence[str], since: datetime) -> dict[str, tuple[int, datetime, datetime]]:
-        """Per key with failures since ``since``: how many, the oldest and the newest (one query)."""
+    def recent(
+        self, keys: Sequence[str], since: datetime, excluding: Sequence[int] = ()
+    ) -> dict[str, tuple[int, datetime, datetime]]:
+        """Per key with failures since ``since`` (other than the rows ``excluding``): how many, the oldest and
+        the newest, in one query."""
         query = (
             select(LoginFailure.key, func.count(), func.min(LoginFailure.at), func.max(LoginFailure.at))
-            .where(LoginFailure.key.in_(keys), LoginFailure.at > since)
+            .where(LoginFailure.key.in_(keys), LoginFailure.at > since, LoginFailure.id.not_in(excluding))
             .group_by(LoginFailure.key)
         )
         return {key: (int(count), oldest, newest) for key, count, oldest, newest in self.session.execute(query)}
 
-    def add(self, keys: Sequence[str], at: datetime) -> None:
-        self.session.execute(insert(LoginFailure), [{"key": key, "at": at} for key in keys])
+    def add(self, keys: Sequence[str], at: datetime) -> list[int]:
+        """One failure per key; their row ids."""
+        rows = [{"key": key, "at": at} for key in keys]
+        return list(self.session.scalars(insert(LoginFailure).returning(LoginFailure.id), rows))
+
+    def remove(self, ids: Sequence[int]) -> None:
+        self.session.execute(delete(LoginFailure).where(LoginFailure.id.in_(ids)))
 
     def clear(self, keys: Sequence[str]) -> None:
         self.session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))

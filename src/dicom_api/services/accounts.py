@@ -115,13 +115,16 @@ class AccountService:
 
     # accounts
 
-    def create(self, username: str, password: str | None, role: str = "user", *, password_hash: str = "") -> User:
+    def create(
+        self, username: str, password: str | None = None, role: str = "user", *, password_hash: str | None = None
+    ) -> User:
         """A new account, with ``password`` or its ready-made ``password_hash`` (hashed beforehand, with no
         connection held: see services/signin.py)."""
         check_username(username)
         if role not in ROLES:
             raise InvalidParameter("role must be 'user' or 'admin'.")
-        password_hash = password_hash or hash_password(password or "")  # before the first query: no connection held
+        if password_hash is None:  # hashed before the first query: no connection is held meanwhile
+            password_hash = hash_password(password or "")
         if self.users.by_username(username) is not None:  # the lookup ignores case: "Alice" is "alice"
             raise Conflict("This username is taken.")
         user = User(

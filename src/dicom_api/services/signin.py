@@ -67,7 +67,7 @@ class _Failures:
 
 class LoginThrottle:
     """Failed sign-ins in a sliding window, kept in the database (every worker process sees the same state),
-    each read or write a short transaction of its own, so a failed request still counts.
+    each read or write a short transaction of its own.
 
     A guesser is slowed or refused, the account's owner is not locked out (README "Users and tokens"):
     - one address that failed ``per_user`` times on one username is refused for that username;
@@ -75,6 +75,10 @@ class LoginThrottle:
       places: addresses that already failed on it are refused, others still get to try;
     - an address that failed ``per_address`` times, on any usernames, is paced: one attempt per
       ``window / per_address`` seconds, so a right password from behind it still gets in, after a wait.
+
+    An attempt is written down as a failure before its password is tried, and taken back when it succeeds
+    (or is refused): concurrent guesses see one another, so a burst cannot all pass before any counts, and
+    a request that dies half-way still counts.
     """
 
     def __init__(self, sessions: sessionmaker[Session], window_seconds: int, per_user: int, per_address: int) -> None:
@@ -84,37 +88,46 @@ class LoginThrottle:
         self._per_address = per_address
         self._pace = self._window / per_address
 
-    def check(self, username: str, address: str) -> None:
-        """Raise TooManyRequests (with Retry-After) when this attempt may not be made now."""
+    def attempt(self, username: str, address: str) -> list[int]:
+        """Count this attempt as failed and return its rows, or raise TooManyRequests (with Retry-After,
+        counting nothing) when it may not be made now."""
         now = datetime.now(UTC)
         keys = _keys(username, address)
+        with self._sessions() as session, session.begin():  # committed first, so concurrent attempts see it
+            repo = LoginFailureRepository(session)
+            repo.prune(now - self._window)
+            rows = repo.add(keys, now)
         with self._sessions() as session:
-            found = LoginFailureRepository(session).recent(keys, now - self._window)
-        by_user, by_pair, by_addr = (_Failures(*found[key]) if key in found else _Failures() for key in keys)
-        if by_pair.count >= self._per_user and by_pair.oldest:
-            self._refuse(by_pair.oldest + self._window - now)
-        if by_user.count >= self._per_user and by_pair.newest and by_user.oldest:
-            self._refuse(min(by_pair.newest, by_user.oldest) + self._window - now)
-        if by_addr.count >= self._per_address and by_addr.newest and now < by_addr.newest + self._pace:
-            self._refuse(by_addr.newest + self._pace - now)
+            found = LoginFailureRepository(session).recent(keys, now - self._window, excluding=rows)
+        wait = self._wait(*(_Failures(*found[key]) if key in found else _Failures() for key in keys), now=now)
+        if wait is not None:
+            self._take_back(rows)
+            raise TooManyRequests("Too many failed sign-in attempts; try again later.", retry_after=wait)
+        return rows
 
-    def failed(self, username: str, address: str) -> None:
-        now = datetime.now(UTC)
+    def succeeded(self, username: str, address: str, attempt: list[int]) -> None:
+        """The password was right: the attempt is taken back and the username's failures no longer count.
+        The address's other failures do (an account of one's own must not reset the pace of an address that
+        guesses others)."""
         with self._sessions() as session, session.begin():
             repo = LoginFailureRepository(session)
-            repo.add(_keys(username, address), now)
-            repo.prune(now - self._window)
+            repo.clear(_keys(username, address)[:2])
+            repo.remove(attempt)
 
-    def succeeded(self, username: str, address: str) -> None:
-        """The owner got in: the username's failures no longer count. The address's do (an account of one's
-        own must not reset the pace of an address that guesses others)."""
+    def _take_back(self, rows: list[int]) -> None:
         with self._sessions() as session, session.begin():
-            LoginFailureRepository(session).clear(_keys(username, address)[:2])
+            LoginFailureRepository(session).remove(rows)
 
-    @staticmethod
-    def _refuse(wait: timedelta) -> None:
-        seconds = int(wait.total_seconds()) + 1
-        raise TooManyRequests("Too many failed sign-in attempts; try again later.", retry_after=seconds)
+    def _wait(self, by_user: _Failures, by_pair: _Failures, by_addr: _Failures, *, now: datetime) -> int | None:
+        """Seconds before an attempt with these earlier failures may be made; None: now."""
+        until = None
+        if by_pair.count >= self._per_user and by_pair.oldest:
+            until = by_pair.oldest + self._window
+        elif by_user.count >= self._per_user and by_pair.newest and by_user.oldest:
+            until = min(by_pair.newest, by_user.oldest) + self._window
+        elif by_addr.count >= self._per_address and by_addr.newest and now < by_addr.newest + self._pace:
+            until = by_addr.newest + self._pace
+        return None if until is None else int((until - now).total_seconds()) + 1
 
 
 @dataclass(frozen=True)
@@ -157,34 +170,33 @@ class SignIn:
     async def password_grant(self, username: str, password: str, address: str) -> tuple[Credentials, TokenPair]:
         """A new token pair for the right password; Unauthorized (the same answer, after the same work,
         whether the name is unknown, malformed or disabled, or the password wrong) or TooManyRequests."""
-        found = await self._in_thread(self._check_and_read, username, address)
+        attempt = await self._in_thread(self.throttle.attempt, username, address)
+        found = await self._in_thread(self._read, username)
         ok = await self.passwords.verify(found.password_hash if found else None, password)
         if not ok or found is None or not found.is_active:
-            await self._in_thread(self.throttle.failed, username, address)
-            raise Unauthorized("Wrong username or password.")
+            raise Unauthorized("Wrong username or password.")  # the attempt stays counted as failed
         new_hash = await self.passwords.rehash(found.password_hash, password)
         tokens = await self._in_thread(self._signed_in, found, new_hash)
-        await self._in_thread(self.throttle.succeeded, username, address)
+        await self._in_thread(self.throttle.succeeded, username, address, attempt)
         return found, tokens
 
     async def change_password(self, claims: Claims, current: str, new: str, address: str) -> Credentials:
         """Change the bearer's own password; every token issued before stops working. Wrong current passwords
         count as failed sign-ins, so a stolen access token cannot be used to guess the password."""
         found = await self._in_thread(self._bearer, claims)
-        await self._in_thread(self.throttle.check, found.username, address)
+        attempt = await self._in_thread(self.throttle.attempt, found.username, address)
         if not await self.passwords.verify(found.password_hash, current):
-            await self._in_thread(self.throttle.failed, found.username, address)
-            raise WrongPassword()
+            raise WrongPassword()  # the attempt stays counted as failed
         new_hash = await self.passwords.hash(new)
         await self._in_thread(self._store_password, found, new_hash)
+        await self._in_thread(self.throttle.succeeded, found.username, address, attempt)
         return found
 
     async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
         """Database work off the event loop: a write may wait for SQLite's lock or a network round trip."""
         return await anyio.to_thread.run_sync(fn, *args, limiter=self._db)
 
-    def _check_and_read(self, username: str, address: str) -> Credentials | None:
-        self.throttle.check(username, address)
+    def _read(self, username: str) -> Credentials | None:
         if not is_username(username):
             return None
         with self._transaction() as session:
