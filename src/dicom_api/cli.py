@@ -117,7 +117,7 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
         access_log=False,
         log_level=settings.log_level,
         log_config=log_config,
-        proxy_headers=False,
+        proxy_headers=False,  # uvicorn would trust 127.0.0.1; the app believes DICOM_API_TRUSTED_PROXIES only
         timeout_graceful_shutdown=30,  # finish requests in flight on SIGTERM, then stop
     )
     return 0

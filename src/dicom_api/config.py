@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     login_max_failures_per_user: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs or CIDR networks of the reverse proxies whose X-Forwarded-For is "
+        "believed; empty: the header is ignored and the peer's address is the client's.",
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -86,6 +92,20 @@ class Settings(BaseSettings):
         if value and len(value.encode()) < 32:
             raise ValueError("jwt_secret must be at least 32 bytes; leave it unset to generate one")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:  # refused here rather than silently never matching (and "*" would believe anyone)
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {item!r} is not an IP address or CIDR network") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @property
     def embedded(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dicom_api import __version__
 from dicom_api.api.direct import install_direct_routes
@@ -60,6 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(UnhandledErrors)  # inside ObservabilityMiddleware: its 500s are logged and audited
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, actions=AUDITED)
+    if settings.trusted_proxy_networks:
+        # Outermost, so that the throttle, the audit trail and the logs all see the client's address: the
+        # right-most address of X-Forwarded-For that is not a trusted proxy, and only from a trusted peer.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_networks)
     app.include_router(router)
     install_direct_routes(app, router)
     mount_swagger(app)

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -438,32 +438,61 @@ def throttled_client(tmp_path: Path, **limits: int) -> Iterator[TestClient]:
         yield client
 
 
+def client_settings(client: TestClient) -> Settings:
+    settings: Settings = client.app.state.context.settings  # type: ignore[attr-defined]
+    return settings
+
+
 def assert_throttled(response: Any, window: int = 600) -> None:
     assert response.status_code == 429, response.text
     assert set(response.json()) == {"error"}
     assert 1 <= int(response.headers["retry-after"]) <= window + 1
 
 
-def test_repeated_failures_for_one_username_are_throttled_from_any_address(tmp_path: Path) -> None:
+def test_an_address_guessing_one_username_is_refused_for_it_and_its_owner_still_gets_in(tmp_path: Path) -> None:
     with throttled_client(tmp_path, login_max_failures_per_user=3, login_max_failures_per_address=100) as client:
-        first, second = at("10.0.0.1", client), at("10.0.0.2", client)
+        guesser, owner = at("10.0.0.1", client), at("10.0.0.2", client)
         for _ in range(3):
-            assert_unauthorized(sign_in(first, "alice", "guess-password-0"))
-        assert_throttled(sign_in(first, "alice", "guess-password-0"))
-        assert_throttled(sign_in(second, "alice", "alice-password-123"))  # even the right password waits
-        assert_throttled(sign_in(second, "ALICE", "alice-password-123"))  # case does not make a new name
-        assert sign_in(second, "bob", "bob-password-1234").status_code == 200  # other accounts are not locked
-        assert sign_in(first, "bob", "bob-password-1234").status_code == 200
+            assert_unauthorized(sign_in(guesser, "alice", "guess-password-0"))
+        assert_throttled(sign_in(guesser, "alice", "guess-password-0"))
+        assert_throttled(sign_in(guesser, "alice", "alice-password-123"))  # refused without trying the password
+        assert_throttled(sign_in(guesser, "ALICE", "alice-password-123"))  # case does not make a new name
+        assert sign_in(owner, "alice", "alice-password-123").status_code == 200  # not locked out
+        assert_throttled(sign_in(guesser, "alice", "alice-password-123"))  # the owner's success frees no guesser
+        assert sign_in(guesser, "bob", "bob-password-1234").status_code == 200  # other accounts are not locked
 
 
-def test_repeated_failures_from_one_address_are_throttled_for_any_username(tmp_path: Path) -> None:
+def test_a_username_guessed_from_many_addresses_refuses_those_addresses_not_its_owner(tmp_path: Path) -> None:
+    with throttled_client(tmp_path, login_max_failures_per_user=3, login_max_failures_per_address=100) as client:
+        guessers = [at(f"10.0.1.{n}", client) for n in range(3)]
+        for guesser in guessers:
+            assert_unauthorized(sign_in(guesser, "alice", "guess-password-0"))
+        for guesser in guessers:  # the account is being guessed: who failed on it waits out the window
+            assert_throttled(sign_in(guesser, "alice", "guess-password-1"))
+            assert_throttled(sign_in(guesser, "alice", "alice-password-123"))
+        newcomer = at("10.0.1.99", client)  # one more try per new address, no more
+        assert_unauthorized(sign_in(newcomer, "alice", "guess-password-2"))
+        assert_throttled(sign_in(newcomer, "alice", "guess-password-3"))
+        assert sign_in(at("10.0.2.1", client), "alice", "alice-password-123").status_code == 200
+
+
+def test_an_address_guessing_many_usernames_is_paced_not_locked(tmp_path: Path) -> None:
+    """Past its limit an address gets one attempt per window / limit seconds: a guesser is slowed to that,
+    and someone behind the same address (one office, one proxy) still gets in with the right password."""
     with throttled_client(tmp_path, login_max_failures_per_user=100, login_max_failures_per_address=4) as client:
         attacker, someone_else = at("10.0.0.66", client), at("10.0.0.7", client)
         for name in ("alice", "bob", "carl", "dora"):
             assert_unauthorized(sign_in(attacker, name, "guess-password-0"))
-        assert_throttled(sign_in(attacker, "erik", "guess-password-0"))
-        assert_throttled(sign_in(attacker, "alice", "alice-password-123"))
+        pace = 600 // 4
+        assert_throttled(sign_in(attacker, "erik", "guess-password-0"), window=pace)
+        assert_throttled(sign_in(attacker, "alice", "alice-password-123"), window=pace)
         assert sign_in(someone_else, "alice", "alice-password-123").status_code == 200
+        # one pace later, the next attempt is tried: right, it gets in; wrong, the address waits again
+        a_pace_ago = datetime.now(UTC) - timedelta(seconds=pace + 1)
+        run_sql(client_settings(client), update(LoginFailure).values(at=a_pace_ago))
+        assert sign_in(attacker, "bob", "bob-password-1234").status_code == 200
+        assert_unauthorized(sign_in(attacker, "erik", "guess-password-1"))
+        assert_throttled(sign_in(attacker, "frida", "guess-password-1"), window=pace)
 
 
 def test_a_successful_sign_in_clears_the_usernames_failures(tmp_path: Path) -> None:

@@ -257,6 +257,52 @@ def test_hostile_list_parameters_are_a_clean_400(world: World, query: str) -> No
     assert set(response.json()) == {"error"}
 
 
+OUT_OF_RANGE = ["9223372036854775808", "9223372036854775807", str(2**53 + 1), "1" * 400, "-1", "1" * 5000]
+LIST_QUERIES = [f"{name}={value}" for name in ("offset", "limit") for value in OUT_OF_RANGE]
+
+
+@pytest.mark.parametrize("path", ["/files", "/users", "/audit"])
+@pytest.mark.parametrize("query", LIST_QUERIES)
+def test_out_of_range_list_parameters_are_a_clean_400(world: World, path: str, query: str) -> None:
+    response = world.raw.get(f"{path}?{query}", headers=world.bob if path == "/files" else world.admin)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+    assert response.json()["error"].startswith("Parameter '"), response.text  # it says which, and why
+
+
+@pytest.mark.parametrize("path", ["/files", "/users", "/audit"])
+def test_the_largest_offset_is_an_empty_page(world: World, path: str) -> None:
+    response = world.raw.get(f"{path}?offset={2**53}", headers=world.bob if path == "/files" else world.admin)
+    assert response.status_code == 200, response.text
+    assert (response.json()["items"], response.json()["offset"]) == ([], 2**53)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=0001-01-01T00:00:00%2B14:00",  # before year 1 once in UTC
+        "until=9999-12-31T23:59:59-14:00",  # after year 9999 once in UTC
+        "since=99999999999999999999",
+        "until=nan",
+        "since=10000-01-01",
+        "user_id=" + "0" * 33,
+        "file_id=%00",
+        "action=" + "a" * 33,
+    ],
+)
+def test_out_of_range_audit_filters_are_a_clean_400(world: World, query: str) -> None:
+    response = world.raw.get(f"/audit?{query}", headers=world.admin)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+
+
+@pytest.mark.parametrize("frame", ["0", "-1", "2147483648", "9223372036854775808", "1" * 400, "1.5", "x"])
+def test_out_of_range_frame_numbers_are_a_clean_400(world: World, frame: str) -> None:
+    response = world.raw.get(f"/download/png/{world.alice_file}?frame={frame}", headers=world.alice)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+
+
 @pytest.fixture(params=BACKENDS)
 def own_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """A world of the test's own, for tests that change it."""

@@ -6,9 +6,22 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import AfterValidator
 
-from dicom_api.api.deps import AccountsDep, AdminUser, ContextDep, CurrentUser, Limit, Offset
+from dicom_api.api.deps import (
+    AccountsDep,
+    AdminAccount,
+    AdminUser,
+    ClaimsDep,
+    ContextDep,
+    CurrentUser,
+    Limit,
+    Offset,
+    identify,
+    utc_instant,
+)
 from dicom_api.api.schemas import (
     AuditEventOut,
     AuditListOut,
@@ -22,30 +35,24 @@ from dicom_api.api.schemas import (
     UserPatchIn,
 )
 from dicom_api.db.models import User
-from dicom_api.errors import Forbidden, Unauthorized, WrongPassword
-from dicom_api.services.accounts import TokenPair
+from dicom_api.errors import Forbidden
+from dicom_api.services.accounts import TokenPair, check_username
+from dicom_api.services.context import AppContext
 
 UserId = Annotated[str, Path(description="The user's id (32 hexadecimal digits).")]
 
 
-def sign_in(
+async def sign_in(
     request: Request,
     response: Response,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    accounts: AccountsDep,
     context: ContextDep,
 ) -> TokenOut:
     """OAuth2 password flow: form fields `username` and `password`."""
-    address = request.client.host if request.client else "unknown"
     request.state.audit_username = form.username[:64]
-    context.throttle.check(form.username, address)
-    user = accounts.authenticate(form.username, form.password)
-    if user is None:
-        context.throttle.failed(form.username, address)
-        raise Unauthorized("Wrong username or password.")
-    context.throttle.succeeded(form.username)
-    request.state.user_id, request.state.username = user.id, user.username
-    return _tokens(accounts.issue(user), response)
+    account, tokens = await context.signin.password_grant(form.username, form.password, _address(request))
+    identify(request, account.id, account.username)
+    return _tokens(tokens, response)
 
 
 def refresh(body: RefreshIn, response: Response, accounts: AccountsDep) -> TokenOut:
@@ -59,11 +66,13 @@ def sign_out(body: RefreshIn, accounts: AccountsDep) -> Response:
     return Response(status_code=204)
 
 
-def register(body: RegisterIn, accounts: AccountsDep, context: ContextDep) -> UserOut:
+async def register(body: RegisterIn, context: ContextDep) -> UserOut:
     """Create your own account, when the service allows self-registration."""
     if not context.settings.open_registration:
         raise Forbidden("Self-registration is disabled: ask an administrator for an account.")
-    return _user(accounts.create(body.username, body.password))
+    check_username(body.username)  # before the hash: a refused name costs nothing
+    password_hash = await context.signin.passwords.hash(body.password)  # no connection held meanwhile
+    return await run_in_threadpool(_create, context, body.username, password_hash)
 
 
 def me(user: CurrentUser) -> UserOut:
@@ -71,24 +80,26 @@ def me(user: CurrentUser) -> UserOut:
     return _user(user)
 
 
-def change_my_password(
-    request: Request, body: PasswordChangeIn, user: CurrentUser, accounts: AccountsDep, context: ContextDep
+async def change_my_password(
+    request: Request, body: PasswordChangeIn, claims: ClaimsDep, context: ContextDep
 ) -> Response:
     """Change your password; every token issued before stops working. Wrong current passwords are
     throttled like failed sign-ins, so a stolen token cannot be used to guess the password."""
-    address = request.client.host if request.client else "unknown"
-    context.throttle.check(user.username, address)
-    try:
-        accounts.change_own_password(user, body.current_password, body.new_password)
-    except WrongPassword:
-        context.throttle.failed(user.username, address)
-        raise
+    account = await context.signin.change_password(claims, body.current_password, body.new_password, _address(request))
+    identify(request, account.id, account.username)
     return Response(status_code=204)
 
 
-def create_user(body: UserCreateIn, _admin: AdminUser, accounts: AccountsDep) -> UserOut:
+async def create_user(body: UserCreateIn, _admin: AdminAccount, context: ContextDep) -> UserOut:
     """Create an account (admin)."""
-    return _user(accounts.create(body.username, body.password, body.role))
+    check_username(body.username)
+    password_hash = await context.signin.passwords.hash(body.password)  # no connection held meanwhile
+    return await run_in_threadpool(_create, context, body.username, password_hash, body.role)
+
+
+def _create(context: AppContext, username: str, password_hash: str, role: str = "user") -> UserOut:
+    with context.accounts() as accounts:
+        return _user(accounts.create(username, role=role, password_hash=password_hash))
 
 
 def list_users(
@@ -102,10 +113,18 @@ def list_users(
     return UserListOut(items=[_user(u) for u in users], total=total, limit=limit, offset=offset)
 
 
-def update_user(user_id: UserId, body: UserPatchIn, _admin: AdminUser, accounts: AccountsDep) -> UserOut:
+async def update_user(user_id: UserId, body: UserPatchIn, _admin: AdminAccount, context: ContextDep) -> UserOut:
     """Disable or enable an account, change its role or reset its password (admin)."""
-    user = accounts.get(user_id)
-    return _user(accounts.update(user, is_active=body.is_active, role=body.role, password=body.password))
+    password_hash = await context.signin.passwords.hash(body.password) if body.password is not None else None
+    return await run_in_threadpool(_update, context, user_id, body, password_hash)
+
+
+def _update(context: AppContext, user_id: str, body: UserPatchIn, password_hash: str | None) -> UserOut:
+    with context.accounts() as accounts:
+        user = accounts.update(
+            accounts.get(user_id), is_active=body.is_active, role=body.role, password_hash=password_hash
+        )
+        return _user(user)
 
 
 def delete_user(user_id: UserId, _admin: AdminUser, accounts: AccountsDep) -> Response:
@@ -120,8 +139,8 @@ def read_audit(
     user_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
     file_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
     action: Annotated[str | None, Query(pattern="^[a-z_-]{1,32}$", examples=["download_png"])] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    since: Annotated[datetime | None, AfterValidator(utc_instant), Query(description="ISO 8601, inclusive")] = None,
+    until: Annotated[datetime | None, AfterValidator(utc_instant), Query(description="ISO 8601, exclusive")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> AuditListOut:
@@ -131,6 +150,11 @@ def read_audit(
     )
     items = [AuditEventOut.model_validate(e, from_attributes=True) for e in events]
     return AuditListOut(items=items, total=total, limit=limit, offset=offset)
+
+
+def _address(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded (main.py, TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _tokens(pair: TokenPair, response: Response) -> TokenOut:

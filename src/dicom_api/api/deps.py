@@ -7,6 +7,7 @@ cost more than their work on the hottest endpoints.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -18,12 +19,27 @@ from dicom_api.auth.tokens import Claims
 from dicom_api.db.lookups import AccountState
 from dicom_api.db.models import User
 from dicom_api.errors import Forbidden, Unauthorized
-from dicom_api.services.accounts import AccountService
+from dicom_api.services.accounts import AccountService, check_account
 from dicom_api.services.context import AppContext
 from dicom_api.services.files import FileService
 
+# Bounded so that any value a database can bind is the only kind that reaches it (an offset past 2**63
+# overflowed the driver: a 500); 2**53 is also the largest integer every JSON client reads exactly.
+MAX_OFFSET = 2**53
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+
+
+def utc_instant(value: datetime | None) -> datetime | None:
+    """A query's time in UTC (naive means UTC). A time with an offset that puts it outside datetime's years
+    1 to 9999 in UTC is refused here, as a 400, instead of overflowing in the database layer."""
+    if value is None or value.tzinfo is None:
+        return None if value is None else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside years 1 to 9999 once converted to UTC") from None
+
 
 # auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's.
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -102,6 +118,20 @@ async def get_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(get_admin)]
+
+
+async def get_admin_account(request: Request, claims: ClaimsDep, context: ContextDep) -> AccountState:
+    """get_admin without the request's session: the account is read on a pooled connection given back at
+    once, for handlers that hash a password before their transaction begins."""
+    found, _ = await context.offload(context.reader.lookups.account_and_file, claims.subject, None)
+    account = check_account(found, claims)
+    identify(request, account.id, account.username)
+    if account.role != "admin":
+        raise Forbidden("This needs an admin account.")
+    return account
+
+
+AdminAccount = Annotated[AccountState, Depends(get_admin_account)]
 
 
 async def get_file_service(session: SessionDep, context: ContextDep, user: CurrentUser) -> FileService:

@@ -51,7 +51,7 @@ async def download_png(
     file_id: FileId,
     claims: ClaimsDep,
     context: ContextDep,
-    frame: Annotated[int, Query(ge=1, description="1-based frame number.")] = 1,
+    frame: Annotated[int, Query(ge=1, le=2**31 - 1, description="1-based frame number.")] = 1,  # IS: 32 bits
     window_center: Annotated[float | None, Query(description="VOI window centre (with window_width).")] = None,
     window_width: Annotated[float | None, Query(gt=0, description="VOI window width (with window_center).")] = None,
     if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Delete, Update
 
 from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, RenderLease, User
 
@@ -74,9 +75,20 @@ class UserRepository:
         self.session.add(user)
         self.session.flush()
 
-    def delete(self, user: User) -> None:
-        self.session.delete(user)
-        self.session.flush()
+    def update(self, user_id: str, values: Mapping[str, Any]) -> bool:
+        """Change the account in one UPDATE; False when it no longer exists. Decided by the row count, so a
+        concurrent delete is an answer, not a StaleDataError at flush."""
+        return _changed(self.session, update(User).where(User.id == user_id).values(**values)) == 1
+
+    def update_if_unchanged(self, user_id: str, seen_version: int, values: Mapping[str, Any]) -> bool:
+        """Change the account if it is still active and at the token version that was read: a password
+        change or a disabling in between bumped it, and wins."""
+        statement = update(User).where(User.id == user_id, User.is_active.is_(True), User.token_version == seen_version)
+        return _changed(self.session, statement.values(**values)) == 1
+
+    def delete(self, user_id: str) -> bool:
+        """False when it was already gone."""
+        return _changed(self.session, delete(User).where(User.id == user_id)) == 1
 
 
 class RefreshTokenRepository:
@@ -88,8 +100,13 @@ class RefreshTokenRepository:
         self.session.flush()
 
     def by_hash(self, token_hash: str) -> RefreshToken | None:
-        query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return self.session.scalars(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).one_or_none()
+
+    def spend(self, token_id: int, now: datetime) -> bool:
+        """Mark the token used, if nobody has yet. The row count decides, on every database: SQLite ignores
+        SELECT ... FOR UPDATE, and two requests that both read "not yet used" would both rotate."""
+        statement = update(RefreshToken).where(RefreshToken.id == token_id, RefreshToken.revoked_at.is_(None))
+        return _changed(self.session, statement.values(revoked_at=now)) == 1
 
     def revoke_family(self, family_id: str, now: datetime) -> None:
         self.session.execute(
@@ -110,17 +127,28 @@ class LoginFailureRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def recent(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        """How many failures for ``key`` since ``since``, and the oldest of them."""
-        query = select(func.count(), func.min(LoginFailure.at)).where(LoginFailure.key == key, LoginFailure.at > since)
-        count, oldest = self.session.execute(query).one()
-        return int(count or 0), oldest
+    def recent(
+        self, keys: Sequence[str], since: datetime, excluding: Sequence[int] = ()
+    ) -> dict[str, tuple[int, datetime, datetime]]:
+        """Per key with failures since ``since`` (other than the rows ``excluding``): how many, the oldest and
+        the newest, in one query."""
+        query = (
+            select(LoginFailure.key, func.count(), func.min(LoginFailure.at), func.max(LoginFailure.at))
+            .where(LoginFailure.key.in_(keys), LoginFailure.at > since, LoginFailure.id.not_in(excluding))
+            .group_by(LoginFailure.key)
+        )
+        return {key: (int(count), oldest, newest) for key, count, oldest, newest in self.session.execute(query)}
 
-    def add(self, key: str, at: datetime) -> None:
-        self.session.add(LoginFailure(key=key, at=at))
+    def add(self, keys: Sequence[str], at: datetime) -> list[int]:
+        """One failure per key; their row ids."""
+        rows = [{"key": key, "at": at} for key in keys]
+        return list(self.session.scalars(insert(LoginFailure).returning(LoginFailure.id), rows))
 
-    def clear(self, key: str) -> None:
-        self.session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+    def remove(self, ids: Sequence[int]) -> None:
+        self.session.execute(delete(LoginFailure).where(LoginFailure.id.in_(ids)))
+
+    def clear(self, keys: Sequence[str]) -> None:
+        self.session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
 
     def prune(self, before: datetime) -> None:
         self.session.execute(delete(LoginFailure).where(LoginFailure.at < before))
@@ -201,3 +229,9 @@ class RenderLeaseRepository:
 
     def remove(self, key: str) -> None:
         self.session.execute(delete(RenderLease).where(RenderLease.key == key))
+
+
+def _changed(session: Session, statement: Update | Delete) -> int:
+    """Rows matched by a bulk UPDATE or DELETE; objects already loaded are left as they are (refresh them)."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], result).rowcount

@@ -1,4 +1,4 @@
-"""Accounts and sign-in: users, access and refresh tokens, the login throttle."""
+"""Accounts: users, access and refresh tokens (sign-in itself and its throttle: services/signin.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from dicom_api.auth.passwords import hash_password, needs_rehash, verify_password
+from dicom_api.auth.passwords import hash_password
 from dicom_api.auth.tokens import Claims, TokenCodec, new_refresh_token
 from dicom_api.db.models import RefreshToken, User
-from dicom_api.db.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
-from dicom_api.errors import Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized, WrongPassword
+from dicom_api.db.repository import RefreshTokenRepository, UserRepository
+from dicom_api.errors import Conflict, InvalidParameter, NotFound, Unauthorized
 
 ROLES = ("user", "admin")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,63}")
@@ -41,36 +41,8 @@ def check_username(username: str) -> str:
     return username
 
 
-class LoginThrottle:
-    """Failed logins per username and per client address in a sliding window, kept in the database (its own
-    transactions, so a failed request still counts, and every worker process sees the same state)."""
-
-    def __init__(self, sessions: sessionmaker[Session], window_seconds: int, per_user: int, per_address: int) -> None:
-        self._sessions = sessions
-        self._window = timedelta(seconds=window_seconds)
-        self._limits = {"user": per_user, "addr": per_address}
-
-    def check(self, username: str, address: str) -> None:
-        now = datetime.now(UTC)
-        with self._sessions() as session:
-            repo = LoginFailureRepository(session)
-            for kind, key in (("user", _user_key(username)), ("addr", _address_key(address))):
-                count, oldest = repo.recent(key, now - self._window)
-                if count >= self._limits[kind] and oldest is not None:
-                    wait = int((oldest + self._window - now).total_seconds()) + 1
-                    raise TooManyRequests("Too many failed sign-in attempts; try again later.", retry_after=wait)
-
-    def failed(self, username: str, address: str) -> None:
-        now = datetime.now(UTC)
-        with self._sessions() as session, session.begin():
-            repo = LoginFailureRepository(session)
-            repo.add(_user_key(username), now)
-            repo.add(_address_key(address), now)
-            repo.prune(now - self._window)
-
-    def succeeded(self, username: str) -> None:
-        with self._sessions() as session, session.begin():
-            LoginFailureRepository(session).clear(_user_key(username))
+def is_username(text: str) -> bool:
+    return _USERNAME.fullmatch(text) is not None
 
 
 class _Account(Protocol):
@@ -98,41 +70,31 @@ class AccountService:
         self.codec = codec
         self.refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
 
-    # sign-in and tokens
+    # tokens
 
-    def authenticate(self, username: str, password: str) -> User | None:
-        """The user, or None; the same work whether the name is unknown, malformed or the password wrong."""
-        user = self.users.by_username(username) if _USERNAME.fullmatch(username) else None
-        ok = verify_password(user.password_hash if user else None, password)
-        if not ok or user is None or not user.is_active:
-            return None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        user.last_login_at = datetime.now(UTC)
-        return user
-
-    def issue(self, user: User, family_id: str | None = None) -> TokenPair:
+    def issue(self, user_id: str, token_version: int, family_id: str | None = None) -> TokenPair:
         refresh = new_refresh_token()
         now = datetime.now(UTC)
         self.refresh_tokens.add(
             RefreshToken(
                 token_hash=_digest(refresh),
                 family_id=family_id or uuid.uuid4().hex,
-                user_id=user.id,
+                user_id=user_id,
                 created_at=now,
                 expires_at=now + self.refresh_ttl,
             )
         )
-        return TokenPair(self.codec.encode(user.id, user.token_version), refresh, self.codec.ttl_seconds)
+        return TokenPair(self.codec.encode(user_id, token_version), refresh, self.codec.ttl_seconds)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new pair issued. A spent token presented again means
-        it was copied: the whole family is revoked."""
+        it was copied: the whole family is revoked. Of concurrent requests with one token, the conditional
+        UPDATE lets exactly one spend it; the others are that reuse."""
         now = datetime.now(UTC)
         stored = self.refresh_tokens.by_hash(_digest(refresh_token))
         if stored is None:
             raise Unauthorized("The refresh token is not valid.")
-        if stored.revoked_at is not None:
+        if stored.revoked_at is not None or not self.refresh_tokens.spend(stored.id, now):
             self.refresh_tokens.revoke_family(stored.family_id, now)
             self.session.commit()  # the revocation must stand although this request fails
             raise Unauthorized("The refresh token has already been used or revoked.")
@@ -141,8 +103,7 @@ class AccountService:
         user = self.users.get(stored.user_id)
         if user is None or not user.is_active:
             raise Unauthorized("The account is disabled.")
-        stored.revoked_at = now
-        return self.issue(user, stored.family_id)
+        return self.issue(user.id, user.token_version, stored.family_id)
 
     def logout(self, refresh_token: str) -> None:
         stored = self.refresh_tokens.by_hash(_digest(refresh_token))
@@ -154,16 +115,22 @@ class AccountService:
 
     # accounts
 
-    def create(self, username: str, password: str, role: str = "user") -> User:
+    def create(
+        self, username: str, password: str | None = None, role: str = "user", *, password_hash: str | None = None
+    ) -> User:
+        """A new account, with ``password`` or its ready-made ``password_hash`` (hashed beforehand, with no
+        connection held: see services/signin.py)."""
         check_username(username)
         if role not in ROLES:
             raise InvalidParameter("role must be 'user' or 'admin'.")
+        if password_hash is None:  # hashed before the first query: no connection is held meanwhile
+            password_hash = hash_password(password or "")
         if self.users.by_username(username) is not None:  # the lookup ignores case: "Alice" is "alice"
             raise Conflict("This username is taken.")
         user = User(
             id=uuid.uuid4().hex,
             username=username,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             role=role,
             is_active=True,
             token_version=0,
@@ -204,38 +171,52 @@ class AccountService:
         return self.users.list(limit=limit, offset=offset), self.users.count()
 
     def update(
-        self, user: User, *, is_active: bool | None = None, role: str | None = None, password: str | None = None
+        self,
+        user: User,
+        *,
+        is_active: bool | None = None,
+        role: str | None = None,
+        password: str | None = None,
+        password_hash: str | None = None,
     ) -> User:
+        """Change an account in one conditional UPDATE: deleted meanwhile, it is a 404, whatever the timing.
+        A new password is given as such, or already hashed (with no connection held: services/signin.py)."""
         if role is not None and role not in ROLES:
             raise InvalidParameter("role must be 'user' or 'admin'.")
         if (is_active is False or role == "user") and user.role == "admin" and self._last_admin(user):
             raise Conflict("This is the last active admin account.")
+        values: dict[str, object] = {}
         if password is not None:
-            user.password_hash = hash_password(password)
+            password_hash = hash_password(password)
+        if password_hash is not None:
+            values["password_hash"] = password_hash
         if is_active is not None:
-            user.is_active = is_active
+            values["is_active"] = is_active
         if role is not None:
-            user.role = role
-        if password is not None or is_active is False or role is not None:
-            self._invalidate_tokens(user)
-        self.session.flush()
+            values["role"] = role
+        revoke = password_hash is not None or is_active is False or role is not None
+        if revoke:  # every token issued before stops working
+            values["token_version"] = User.token_version + 1
+        if not values:
+            return user
+        if not self.users.update(user.id, values):
+            raise NotFound("No user with this id.")
+        if revoke:
+            self.refresh_tokens.revoke_user(user.id, datetime.now(UTC))
+        self.session.refresh(user)  # the row is ours until the commit: it cannot vanish here
         return user
-
-    def change_own_password(self, user: User, current: str, new: str) -> None:
-        if not verify_password(user.password_hash, current):
-            raise WrongPassword()
-        self.update(user, password=new)
 
     def delete(self, user: User) -> None:
         if user.role == "admin" and self._last_admin(user):
             raise Conflict("This is the last active admin account.")
         if self.users.owns_files(user.id):
             raise Conflict("The user still owns files: disable the account instead.")
-        self.users.delete(user)
-
-    def _invalidate_tokens(self, user: User) -> None:
-        user.token_version += 1
-        self.refresh_tokens.revoke_user(user.id, datetime.now(UTC))
+        try:
+            deleted = self.users.delete(user.id)
+        except IntegrityError:  # a file was stored for the account since the check above
+            raise Conflict("The user still owns files: disable the account instead.") from None
+        if not deleted:
+            raise NotFound("No user with this id.")
 
     def _last_admin(self, user: User) -> bool:
         return user.is_active and self.users.count_active_admins() <= 1
@@ -243,12 +224,3 @@ class AccountService:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _user_key(username: str) -> str:
-    """Throttle key of a username as typed: hashed, so any length or character fits the column."""
-    return "user:" + _digest(username.lower())
-
-
-def _address_key(address: str) -> str:
-    return "addr:" + _digest(address)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,11 +20,12 @@ from dicom_api.db.engine import make_engine, make_session_factory
 from dicom_api.db.lookups import AccountState, Lookups
 from dicom_api.db.models import DicomFile
 from dicom_api.errors import ServiceUnavailable
-from dicom_api.services.accounts import AccountService, LoginThrottle, check_account
+from dicom_api.services.accounts import AccountService, check_account
 from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.files import FileReader, FileService
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
+from dicom_api.services.signin import LoginThrottle, PasswordWork, SignIn
 from dicom_api.services.spool import Spool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 from dicom_api.storage.filesystem import FilesystemBlobStore
@@ -137,11 +139,20 @@ class AppContext:
                 session.rollback()
                 raise
 
+    @cached_property
+    def signin(self) -> SignIn:
+        """Sign-in and password changes, each step in a transaction of its own (see services/signin.py)."""
+        return SignIn(self.transaction, self.account_service, self.throttle, PasswordWork())
+
+    def account_service(self, session: Session) -> AccountService:
+        return AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
+
     @contextmanager
     def accounts(self) -> Iterator[AccountService]:
-        """An account service in its own transaction (for the command line and start-up)."""
+        """An account service in its own transaction (for the command line, start-up and handlers that
+        must not hold a connection before they get here)."""
         with self.transaction() as session:
-            yield AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
+            yield self.account_service(session)
 
     def bootstrap_admin(self) -> None:
         """First start with no account: create 'admin'; a generated password is printed once, never logged."""
