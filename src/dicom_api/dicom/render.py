@@ -405,9 +405,13 @@ def _to_8bit(values: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarr
         out = _voi_lut_sequence(values, ds)
     if out is None:
         out = _min_max(modality)
+    del modality
     if _inverted(ds):
-        out = 255.0 - out
-    return _uint8(out)
+        np.subtract(255.0, out, out=out)
+    # In place: a float64 copy of a large frame is 8 bytes a pixel; each one saved counts (frames.py limit).
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
 
 
 def first_window(ds: Dataset) -> Window | None:
@@ -435,7 +439,11 @@ def apply_window(x: np.ndarray, window: Window) -> np.ndarray:
         return np.asarray(np.clip(((x - c) / w + 0.5) * 255.0, 0.0, 255.0))
     if w <= 1:
         return np.where(x > c - 0.5, 255.0, 0.0)
-    return np.asarray(np.clip(((x - (c - 0.5)) / (w - 1) + 0.5) * 255.0, 0.0, 255.0))
+    out = x - (c - 0.5)  # ((x - (c - 0.5)) / (w - 1) + 0.5) * 255, clipped; one copy of x, not five
+    out /= w - 1
+    out += 0.5
+    out *= 255.0
+    return np.clip(out, 0.0, 255.0, out=out)
 
 
 def _voi_lut_sequence(values: np.ndarray, ds: Dataset) -> np.ndarray | None:
@@ -460,7 +468,9 @@ def _min_max(x: np.ndarray) -> np.ndarray:
     low, high = float(x.min()), float(x.max())
     if high <= low:
         return np.zeros_like(x, dtype=np.float64)
-    return (x - low) * (255.0 / (high - low))
+    out: np.ndarray = np.subtract(x, low, dtype=np.float64)
+    out *= 255.0 / (high - low)
+    return out
 
 
 def _inverted(ds: Dataset) -> bool:
@@ -505,6 +515,10 @@ def _colour_to_8bit(arr: np.ndarray, ds: Dataset) -> np.ndarray:
     bits = int(ds.get("BitsStored") or arr.dtype.itemsize * 8)
     if arr.dtype.kind == "f":
         return _uint8(_min_max(arr))
+    if arr.dtype.kind == "u":  # shifted and clipped in its own type: no float or 64-bit copy of the frame
+        if bits > 8:
+            arr = np.right_shift(arr, bits - 8)
+        return np.asarray(np.minimum(arr, 255), dtype=np.uint8)
     if bits > 8:
         arr = np.right_shift(arr.astype(np.uint64), bits - 8)
     return _uint8(arr)
