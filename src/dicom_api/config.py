@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         default=64 * 1024**2,
         gt=0,
         description="Largest decoded frame a render may ask a decoder for (Rows x Columns x samples x bytes), "
-        "in bytes; a render needs up to about 8 times as much memory again.",
+        "in bytes; a render's peak memory stays under about 10 times this.",
     )
     header_cache_size: int = Field(default=512, ge=0, description="Parsed headers kept in memory per process.")
     render_cache_mib: int = Field(default=64, ge=0, description="Recent renders kept in memory per process, in MiB.")
