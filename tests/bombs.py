@@ -111,6 +111,14 @@ def zeros_stream(inflated_bytes: int = 64 * 1024 * 1024) -> bytes:
     return plain[:meta_end] + b"".join(parts)
 
 
+def items_bomb(items: int = 900_000) -> bytes:
+    """A deflated sequence of ``items`` empty items (8 bytes each): 10 KB that pydicom parses into as many
+    Dataset objects (minutes, and 700 bytes of memory each)."""
+    head = struct.pack("<HH2sHI", 0x0008, 0x1115, b"SQ", 0, 0xFFFFFFFF)
+    empty_item = struct.pack("<HHI", 0xFFFE, 0xE000, 0)
+    return deflated_file(head + empty_item * items + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+
+
 def _data_set_bytes(ds: Dataset) -> bytes:
     """The data set alone, Explicit VR Little Endian (no preamble, no meta)."""
     buffer = io.BytesIO()

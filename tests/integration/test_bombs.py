@@ -37,6 +37,12 @@ def test_a_stream_of_zeros_is_refused_at_upload(client: TestClient) -> None:
     assert "deflated data set is malformed" in _error(body)
 
 
+def test_a_deflated_sequence_of_empty_items_is_refused_at_upload(client: TestClient) -> None:
+    status, body = _post(client, bombs.items_bomb())
+    assert status == 400
+    assert "more attributes and items than its size allows" in _error(body)
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -110,6 +110,15 @@ def test_a_stream_of_zeros_is_refused_at_its_first_empty_element(tmp_path: Path)
         render_png(io.BytesIO(data))
 
 
+def test_a_deflated_sequence_of_empty_items_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    data = bombs.items_bomb(900_000)
+    assert len(data) < 16 * 1024
+    with _PeakRss() as rss, pytest.raises(InvalidDicom, match="more attributes and items than its size allows"):
+        inspect_dicom(_write(tmp_path, data))
+    assert rss.growth < 100 * MIB
+    inspect_dicom(_write(tmp_path, bombs.items_bomb(100)))  # a few items are only odd
+
+
 def test_a_large_zeros_stream_is_refused_by_its_ratio(tmp_path: Path) -> None:
     with pytest.raises(PayloadTooLarge, match="times its size"):
         inspect_dicom(_write(tmp_path, bombs.zeros_stream(256 * MIB)))

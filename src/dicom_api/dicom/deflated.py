@@ -28,9 +28,11 @@ _PIXEL_TAGS = frozenset((0x7FE00010, 0x7FE00008, 0x7FE00009))
 _LONG_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"))
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
-# Elements and items a deflated header may hold: an enhanced multi-frame header of a few thousand frames has a
-# few hundred thousand; pydicom spends about 8 us on each.
-MAX_ELEMENTS = 1_000_000
+# Elements and items a deflated data set may hold: one per deflated byte, at least MIN_ELEMENTS, at most
+# MAX_ELEMENTS. Each costs pydicom 8 us (an element) to 60 us and 700 bytes (an item): 10 KB deflated can hold
+# 900,000 empty items (85 s and 660 MB to parse). Honest data sets deflate a few times, and each element
+# takes at least 8 bytes inflated, so they hold fewer elements than deflated bytes.
+MIN_ELEMENTS, MAX_ELEMENTS = 20_000, 1_000_000
 
 
 def read_file_meta(fp: BinaryIO) -> tuple[bytes | None, FileMetaDataset]:
@@ -71,7 +73,7 @@ def inflated(fp: BinaryIO, limits: DicomLimits) -> Iterator[tuple[FileDataset, B
         out = cast(BinaryIO, spooled)
         size = _inflate(fp, out, deflated_size, limits)
         out.seek(0)
-        _walk(out, size)
+        _walk(out, size, min(MAX_ELEMENTS, max(MIN_ELEMENTS, deflated_size)))
         out.seek(0)
         try:
             ds: Any = read_dataset(out, False, True, stop_when=lambda tag, _vr, _length: tag in _PIXEL_TAGS)
@@ -113,12 +115,17 @@ def _too_large(allowed: int, limits: DicomLimits) -> str:
     )
 
 
-def _walk(fp: BinaryIO, size: int) -> None:
+def _walk(fp: BinaryIO, size: int, allowed: int) -> None:
     """Walk the element headers of the inflated data set (PS3.5 7.1.2, 7.5), skipping values: each must have
-    a valid VR and fit, and there may be at most MAX_ELEMENTS. A run of zero bytes (which pydicom reads as
-    millions of elements, slowly) fails at its first element."""
-    budget = [MAX_ELEMENTS]
-    _walk_data_set(fp, size, budget, top=True)
+    a valid VR and fit, and there may be at most ``allowed`` elements and items. A run of zero bytes (which
+    pydicom reads as millions of elements, slowly) fails at its first element."""
+    _walk_data_set(fp, size, [allowed], top=True)
+
+
+def _spend(budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InvalidDicom("The deflated data set holds more attributes and items than its size allows.")
 
 
 def _walk_data_set(fp: BinaryIO, end: int, budget: list[int], *, top: bool = False) -> None:
@@ -131,9 +138,7 @@ def _walk_data_set(fp: BinaryIO, end: int, budget: list[int], *, top: bool = Fal
         tag = group << 16 | element
         if tag == _ITEM_END:
             return
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise InvalidDicom(f"The deflated data set holds more than {MAX_ELEMENTS} attributes.")
+        _spend(budget)
         vr = head[4:6]
         if not (vr.isalpha() and vr.isupper()):
             raise InvalidDicom("The deflated data set is malformed: an attribute has no valid VR.")
@@ -173,8 +178,8 @@ def _walk_items(fp: BinaryIO, end: int, undefined: bool, budget: list[int], *, f
         tag = group << 16 | element
         if tag == _SEQUENCE_END and undefined:
             return
-        budget[0] -= 1
-        if tag != _ITEM or budget[0] < 0:
+        _spend(budget)
+        if tag != _ITEM:
             raise InvalidDicom("The deflated data set is malformed inside a sequence.")
         if length == _UNDEFINED:
             if fragments:
