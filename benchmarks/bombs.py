@@ -50,7 +50,7 @@ def _ybr_jpeg() -> bytes:  # 4700 x 4700 RGB as YBR_FULL_422 JPEG baseline: 63 M
     Image.fromarray(rgb).save(buffer, "JPEG", quality=90)
     ds = bombs.image(4700, 4700, samples=3)
     ds.PhotometricInterpretation = "YBR_FULL_422"
-    return bombs._encapsulated(ds, buffer.getvalue(), JPEGBaseline8Bit)
+    return bombs.encapsulated(ds, buffer.getvalue(), JPEGBaseline8Bit)
 
 
 CASES: dict[str, Callable[[], bytes]] = {

@@ -56,7 +56,7 @@ def to_file(ds: Dataset, syntax: str = ExplicitVRLittleEndian) -> bytes:
     return buffer.getvalue()
 
 
-def _encapsulated(ds: Dataset, frame: bytes, syntax: str) -> bytes:
+def encapsulated(ds: Dataset, frame: bytes, syntax: str) -> bytes:
     ds.PixelData = encapsulate([frame])
     ds["PixelData"].VR = "OB"
     return to_file(ds, syntax)
@@ -156,17 +156,17 @@ def rle_huge() -> bytes:
     """An RLE frame (PS3.5 G) for 65535 x 65535: one segment of replicate runs, a few KB."""
     segment = b"\x81\x00" * 4000  # each pair: 128 zeros
     header = struct.pack("<16I", 1, 64, *([0] * 14))
-    return _encapsulated(image(HUGE, HUGE), header + segment, RLELossless)
+    return encapsulated(image(HUGE, HUGE), header + segment, RLELossless)
 
 
 def rle_inconsistent() -> bytes:
     """A small RLE image whose header gives two segments for 8-bit single-sample data (which has one)."""
     segment = b"\x81\x00"
     header = struct.pack("<16I", 2, 64, 66, *([0] * 13))
-    return _encapsulated(image(8, 8), header + segment + segment, RLELossless)
+    return encapsulated(image(8, 8), header + segment + segment, RLELossless)
 
 
-def _sof(marker: int, rows: int, columns: int, precision: int = 8, components: int = 1) -> bytes:
+def sof(marker: int, rows: int, columns: int, precision: int = 8, components: int = 1) -> bytes:
     body = struct.pack(">BHHB", precision, rows, columns, components)
     body += b"".join(struct.pack(">BBB", i + 1, 0x11, 0) for i in range(components))
     return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
@@ -174,17 +174,15 @@ def _sof(marker: int, rows: int, columns: int, precision: int = 8, components: i
 
 def jpeg_baseline_huge() -> bytes:
     """A JPEG baseline frame header (T.81 B.2.2, SOF0) declaring 65535 x 65535 in a small DICOM image."""
-    frame = (
-        b"\xff\xd8" + _sof(0xC0, HUGE, HUGE) + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + bytes(600) + b"\xff\xd9"
-    )
-    return _encapsulated(image(HUGE, HUGE), frame, JPEGBaseline8Bit)
+    frame = b"\xff\xd8" + sof(0xC0, HUGE, HUGE) + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + bytes(600) + b"\xff\xd9"
+    return encapsulated(image(HUGE, HUGE), frame, JPEGBaseline8Bit)
 
 
 def jpeg_ls_huge(header_rows: int = HUGE) -> bytes:
     """A 644-byte JPEG-LS frame (T.87, SOF55) declaring 65535 x 65535."""
-    frame = b"\xff\xd8" + _sof(0xF7, HUGE, HUGE) + b"\xff\xda\x00\x08\x01\x01\x00\x00\x00\x00"
+    frame = b"\xff\xd8" + sof(0xF7, HUGE, HUGE) + b"\xff\xda\x00\x08\x01\x01\x00\x00\x00\x00"
     frame += bytes(644 - len(frame) - 2) + b"\xff\xd9"
-    return _encapsulated(image(header_rows, header_rows), frame, JPEGLSLossless)
+    return encapsulated(image(header_rows, header_rows), frame, JPEGLSLossless)
 
 
 def jpeg_ls_lying_header() -> bytes:
@@ -196,7 +194,7 @@ def j2k_huge() -> bytes:
     """A JPEG 2000 codestream (T.800 A.5.1: SOC, SIZ) declaring 65535 x 65535, one 16-bit component."""
     siz = struct.pack(">HHIIIIIIIIH", 41, 0, HUGE, HUGE, 0, 0, HUGE, HUGE, 0, 0, 1) + b"\x0f\x01\x01"
     frame = b"\xff\x4f\xff\x51" + siz + b"\xff\xd9" + bytes(200)
-    return _encapsulated(image(HUGE, HUGE, bits=16), frame, JPEG2000Lossless)
+    return encapsulated(image(HUGE, HUGE, bits=16), frame, JPEG2000Lossless)
 
 
 # ---- Number of Frames --------------------------------------------------------------------------------------------

@@ -164,8 +164,8 @@ def test_a_frame_declaring_65535_squared_is_refused_before_decoding(name: str) -
 
 def test_a_codestream_of_another_size_than_the_header_is_refused() -> None:
     ds = bombs.image(8, 8)
-    frame = b"\xff\xd8" + bombs._sof(0xF7, 16, 16) + b"\xff\xda\x00\x08\x01\x01\x00\x00\x00\x00" + bytes(64)
-    data = bombs._encapsulated(ds, frame + b"\xff\xd9", "1.2.840.10008.1.2.4.80")
+    frame = b"\xff\xd8" + bombs.sof(0xF7, 16, 16) + b"\xff\xda\x00\x08\x01\x01\x00\x00\x00\x00" + bytes(64)
+    data = bombs.encapsulated(ds, frame + b"\xff\xd9", "1.2.840.10008.1.2.4.80")
     with pytest.raises(UndecodableImage, match="declares 16 x 16 pixels where the header says 8 x 8"):
         render_png(io.BytesIO(data))
 
@@ -176,7 +176,7 @@ def test_rle_segments_must_match_the_samples_and_hold_the_frame() -> None:
     ds = bombs.image(512, 512)  # 262144 bytes cannot come out of a 2-byte segment
     header = b"\x01\x00\x00\x00\x40" + bytes(59)
     with pytest.raises(UndecodableImage, match="too short"):
-        render_png(io.BytesIO(bombs._encapsulated(ds, header + b"\x81\x00", "1.2.840.10008.1.2.5")))
+        render_png(io.BytesIO(bombs.encapsulated(ds, header + b"\x81\x00", "1.2.840.10008.1.2.5")))
 
 
 def test_native_pixel_data_must_hold_the_frame_asked_for() -> None:
