@@ -32,6 +32,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Render processes; 0 renders in threads of the server process.",
     )
+    max_inflated_bytes: int = Field(
+        default=512 * 1024**2,
+        gt=0,
+        description="Largest size a deflated data set (Deflated Explicit VR Little Endian) may inflate to, in bytes.",
+    )
+    max_inflation_ratio: int = Field(
+        default=100,
+        ge=1,
+        description="Largest inflated/deflated size ratio of a deflated data set (beyond its first 16 MiB).",
+    )
+    max_frame_bytes: int = Field(
+        default=64 * 1024**2,
+        gt=0,
+        description="Largest decoded frame a render may ask a decoder for (Rows x Columns x samples x bytes), "
+        "in bytes; a render's peak memory stays under about 10 times this.",
+    )
     header_cache_size: int = Field(default=512, ge=0, description="Parsed headers kept in memory per process.")
     render_cache_mib: int = Field(default=64, ge=0, description="Recent renders kept in memory per process, in MiB.")
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema before starting.")

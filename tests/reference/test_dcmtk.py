@@ -71,18 +71,11 @@ CASES = [(name, frame) for name, count in IMAGES.items() for frame in sorted({1,
 
 # We raise UndecodableImage for these, each for a reason read in the file; True when dcmtk renders it all the same.
 REFUSED: dict[str, tuple[str, bool]] = {
-    "pydicom/JPEG-lossy.dcm": (
-        "its 12-bit JPEG Extended scan header has Se = 0, where ITU-T T.81 B.2.3 requires 63 in sequential mode: "
-        "pylibjpeg-libjpeg refuses the stream; dcmtk's IJG decoder tolerates it and shows what JPGExtended.dcm, "
-        "the same instance, shows",
-        True,
-    ),
     "pydicom/JPEG2000-embedded-sequence-delimiter.dcm": (
         "its one 250-byte fragment is no J2K codestream (the SIZ marker holds a sequence delimiter's bytes)",
         False,
     ),
     "pydicom/MR_truncated.dcm": ("truncated: Pixel Data shorter than its declared length", False),
-    "pydicom/badVR.dcm": ("Number of Frames is '1A', not an IS (PS3.5 6.2); dcmtk reads it as 1", True),
     "pydicom/meta_missing_tsyntax.dcm": ("2 bytes of Pixel Data and no Image Pixel module (no Rows, Columns)", False),
     "pydicom/nested_priv_SQ.dcm": ("2 bytes of Pixel Data and no Image Pixel module (no Rows, Columns)", False),
 }

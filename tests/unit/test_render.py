@@ -339,11 +339,22 @@ def test_pixel_data_without_rows_is_undecodable_not_missing() -> None:
         _render(_file(ds))
 
 
-def test_malformed_number_of_frames_is_undecodable() -> None:
-    ds = _grey(np.zeros((2, 2), np.uint8))
+def test_malformed_number_of_frames_over_one_frame_reads_as_one() -> None:
+    """As dcmtk does (PS3.3 C.7.6.6 asks for a positive IS; pydicom's badVR.dcm has '1A')."""
+    ds = _grey(RAMP.astype(np.uint16) + 512)
     ds.NumberOfFrames = 1
-    data = _file(ds).replace(b"\x08\x00IS\x02\x001 ", b"\x08\x00IS\x02\x001A")  # as in pydicom's badVR.dcm
+    data = _file(ds).replace(b"\x08\x00IS\x02\x001 ", b"\x08\x00IS\x02\x001A")
     assert b"1A" in data
+    expected = _render(_file(_grey(RAMP.astype(np.uint16) + 512)))
+    assert np.array_equal(_render(data), expected)
+    with pytest.raises(InvalidParameter, match="between 1 and 1"):
+        _render(data, frame=2)
+
+
+def test_malformed_number_of_frames_over_several_frames_is_undecodable() -> None:
+    ds = _grey(np.zeros((2, 2, 2), np.uint8))
+    data = _file(ds).replace(b"\x08\x00IS\x02\x002 ", b"\x08\x00IS\x02\x00-1")
+    assert b"-1" in data
     with pytest.raises(UndecodableImage, match="Number of Frames"):
         _render(data)
 

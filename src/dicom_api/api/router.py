@@ -54,7 +54,7 @@ add("/upload/dicom", files.upload_dicom, methods=["POST"], status_code=201, tags
 add("/download/png/{file_id}", files.download_png, methods=["GET"], tags=["contract"], response_class=Response,
     responses=_errors(400, 401, 404, 422, extra=_PNG))  # type: ignore[arg-type]
 add("/header_attribute", files.header_attribute, methods=["GET"], tags=["contract"], response_model=HeaderAttributeOut,
-    response_model_exclude_unset=True, responses=_errors(400, 401, 404))
+    response_model_exclude_unset=True, responses=_errors(400, 401, 404, 422))
 
 # Files
 add("/files", files.list_files, methods=["GET"], tags=["files"], response_model=FileListOut,
@@ -64,7 +64,7 @@ add("/files/{file_id}", files.get_file, methods=["GET"], tags=["files"], respons
 add("/files/{file_id}/dicom", files.download_dicom, methods=["GET"], tags=["files"],
     responses=_errors(401, 404, extra=_DICOM))  # type: ignore[arg-type]
 add("/files/{file_id}/attributes", files.file_attributes, methods=["GET"], tags=["files"],
-    responses=_errors(401, 404, extra=_DICOM_JSON))  # type: ignore[arg-type]
+    responses=_errors(401, 404, 422, extra=_DICOM_JSON))  # type: ignore[arg-type]
 add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, tags=["files"],
     responses=_errors(401, 404))
 

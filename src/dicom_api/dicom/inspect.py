@@ -18,10 +18,11 @@ from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import data_element_generator
 from pydicom.multival import MultiValue
-from pydicom.uid import DeflatedExplicitVRLittleEndian
 
+from dicom_api.dicom.deflated import inflated, is_deflated
+from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.nesting import check_sequence_depth
-from dicom_api.errors import InvalidDicom
+from dicom_api.errors import InvalidDicom, PayloadTooLarge, UndecodableImage
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
 UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -69,17 +70,18 @@ class DicomSummary:
     header: FileDataset | None = field(default=None, repr=False, compare=False)
 
 
-def inspect_dicom(path: Path) -> DicomSummary:
-    """Validate the file at ``path`` as DICOM (PS3.10 7, PS3.5 7); return its summary or raise InvalidDicom."""
+def inspect_dicom(path: Path, limits: DicomLimits = DEFAULT_LIMITS) -> DicomSummary:
+    """Validate the file at ``path`` as DICOM (PS3.10 7, PS3.5 7); return its summary or raise InvalidDicom
+    (PayloadTooLarge for a deflated data set that inflates past ``limits``)."""
     size = path.stat().st_size
     if size == 0:
         raise InvalidDicom("The file is empty.")
     with path.open("rb") as fp:
         has_preamble = _has_preamble(fp, size)
+        if is_deflated(fp):  # before pydicom reads it: it would inflate it whole
+            return _deflated_summary(fp, has_preamble, size, limits)
         ds = _read_header(fp, has_preamble)
         check_sequence_depth(ds)
-        if _is_deflated(ds):
-            return _deflated_summary(fp, has_preamble, size)
         header_end = fp.tell()
         pixel = _pixel_data_info(fp, ds, header_end, size)
         if pixel is None and len(ds):
@@ -115,9 +117,16 @@ def _loaded(ds: FileDataset) -> FileDataset | None:
     return ds
 
 
-def read_header(fp: BinaryIO, *, force: bool = True) -> FileDataset:
-    """Read every attribute before Pixel Data (PS3.10 file), deferring large values (files already validated)."""
-    return pydicom.dcmread(fp, stop_before_pixels=True, defer_size=64 * 1024, force=force)
+def read_header(fp: BinaryIO, limits: DicomLimits = DEFAULT_LIMITS) -> FileDataset:
+    """Every attribute before Pixel Data of a stored (validated) file; a deflated data set is inflated within
+    ``limits`` (UndecodableImage past them: limits lowered since the upload)."""
+    if not is_deflated(fp):
+        return pydicom.dcmread(fp, stop_before_pixels=True, force=True)
+    try:
+        with inflated(fp, limits) as (ds, _):
+            return ds  # every value was read from the inflated copy (no deferred reads)
+    except (InvalidDicom, PayloadTooLarge) as exc:
+        raise UndecodableImage(f"The stored file cannot be read: {exc.message}") from None
 
 
 def _has_preamble(fp: BinaryIO, size: int) -> bool:
@@ -148,29 +157,17 @@ def _read_header(fp: BinaryIO, has_preamble: bool) -> FileDataset:
     return ds
 
 
-def _is_deflated(ds: FileDataset) -> bool:
-    meta = ds.file_meta
-    return bool(meta) and str(meta.get("TransferSyntaxUID", "")) == DeflatedExplicitVRLittleEndian
-
-
-def _deflated_summary(fp: BinaryIO, has_preamble: bool, size: int) -> DicomSummary:
-    """A deflated data set (PS3.5 A.5) has no byte positions to check: inflate and read it whole.
-
-    Its header is then the whole file, and Pixel Data is described from the inflated value.
-    """
-    fp.seek(0)
-    try:
-        ds = pydicom.dcmread(fp, force=not has_preamble)
-        elem = next((ds[t] for t in PIXEL_TAGS if t in ds), None)
-        pixel = (
-            None
-            if elem is None
-            else PixelDataInfo(int(elem.tag), str(elem.VR), size, size, len(elem.value or b""), False)
-        )
-    except Exception:
-        raise InvalidDicom("The deflated DICOM data set cannot be inflated: it is truncated or corrupt.") from None
+def _deflated_summary(fp: BinaryIO, has_preamble: bool, size: int, limits: DicomLimits) -> DicomSummary:
+    """A deflated data set (PS3.5 A.5), inflated within ``limits`` into a temporary copy whose structure is
+    checked as a file's is. Its header is the whole file; Pixel Data is described from the inflated value."""
+    with inflated(fp, limits) as (ds, data):
+        check_sequence_depth(ds)
+        header_end = data.tell()  # where the header's read stopped: Pixel Data, or the end
+        pixel = _pixel_data_info(data, ds, header_end, data.seek(0, 2))
     if len(ds) == 0:
         raise InvalidDicom("The file holds no DICOM data set.")
+    if pixel is not None:
+        pixel = PixelDataInfo(pixel.tag, pixel.vr, size, size, pixel.length, False)
     return _summarise(ds, has_preamble, size, pixel)
 
 
@@ -294,7 +291,7 @@ def _summarise(ds: FileDataset, has_preamble: bool, header_length: int, pixel: P
         study_date=_text(ds, "StudyDate"),
         rows=_int(ds, "Rows"),
         columns=_int(ds, "Columns"),
-        number_of_frames=_int(ds, "NumberOfFrames") or (1 if pixel else None),
+        number_of_frames=_positive(_int(ds, "NumberOfFrames")) or (1 if pixel else None),
         transfer_syntax_uid=str(tsyntax) if tsyntax else None,
         has_preamble=has_preamble,
         header_length=header_length,
@@ -323,6 +320,11 @@ def _int(ds: Dataset, keyword: str) -> int | None:
         return None
     except Exception:
         return None
+
+
+def _positive(value: int | None) -> int | None:
+    """Number of Frames is indexed only when valid; otherwise the image is read as one frame (frames.py)."""
+    return value if value is not None and value > 0 else None
 
 
 def _short(exc: BaseException) -> str:

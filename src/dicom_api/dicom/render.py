@@ -16,6 +16,7 @@ import numpy as np
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate, get_frame
 from pydicom.multival import MultiValue
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
@@ -28,9 +29,22 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from dicom_api.dicom.codestreams import repair_sequential_scans
+from dicom_api.dicom.deflated import inflated, is_deflated
+from dicom_api.dicom.frames import (
+    Geometry,
+    check_codestream,
+    check_native_frame,
+    encapsulated_frames_present,
+    frame_count,
+    geometry,
+    native_frames_present,
+    syntax_name,
+)
 from dicom_api.dicom.inspect import PIXEL_TAGS
+from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.png import encode_png
-from dicom_api.errors import InvalidParameter, NoImage, UndecodableImage
+from dicom_api.errors import InvalidDicom, InvalidParameter, NoImage, PayloadTooLarge, UndecodableImage
 
 _LUT_MAX_ENTRIES = 1 << 20
 
@@ -44,18 +58,30 @@ class Window:
     function: str = "LINEAR"
 
 
-def render_png(fp: BinaryIO, frame: int = 1, window: Window | None = None, header: RenderHeader | None = None) -> bytes:
+def render_png(
+    fp: BinaryIO,
+    frame: int = 1,
+    window: Window | None = None,
+    header: RenderHeader | None = None,
+    limits: DicomLimits = DEFAULT_LIMITS,
+) -> bytes:
     """Render ``frame`` (1-based) of the DICOM file ``fp`` as PNG bytes (grayscale pipeline: PS3.4 N.2).
 
     ``header``: what render_header took from the file's header, parsed before; without it the header is read.
+    A deflated data set (PS3.5 A.5) is inflated within ``limits`` first.
     """
-    ds: Dataset
-    if header is None:
-        ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
-    else:
-        ds = header.attributes
+    if header is not None and _transfer_syntax(header.attributes) != DeflatedExplicitVRLittleEndian:
         fp.seek(header.pixel_offset)
-    return encode_png(render_array(fp, ds, frame, window))
+        return encode_png(render_array(fp, header.attributes, frame, window, limits))
+    if is_deflated(fp):
+        try:
+            with inflated(fp, limits) as (ds, data):
+                ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # what the inflated copy holds
+                return encode_png(render_array(data, ds, frame, window, limits))
+        except (InvalidDicom, PayloadTooLarge) as exc:
+            raise UndecodableImage(exc.message) from None
+    ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
+    return encode_png(render_array(fp, ds, frame, window, limits))
 
 
 # What rendering reads of a header: the Image Pixel, Modality LUT and VOI LUT modules and the palettes
@@ -87,11 +113,14 @@ def render_header(ds: Dataset, pixel_offset: int) -> RenderHeader:
     return RenderHeader(subset, pixel_offset)
 
 
-def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | None = None) -> np.ndarray:
+def render_array(
+    fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | None = None, limits: DicomLimits = DEFAULT_LIMITS
+) -> np.ndarray:
     """Decode ``frame`` (1-based) only and return it as uint8, H x W (grey) or H x W x 3 (RGB).
 
     ``ds`` is the header read from ``fp`` by a read that stopped before Pixel Data, and ``fp`` is still where
-    that read stopped. Pixel data: PS3.5 8 (native and encapsulated), PS3.3 C.7.6.3 (Image Pixel module).
+    that read stopped. Pixel data: PS3.5 8 (native and encapsulated), PS3.3 C.7.6.3 (Image Pixel module). What
+    the frame needs is checked against ``limits`` and the bytes present before it is decoded (frames.py).
     """
     syntax = _transfer_syntax(ds)
     full = _full_data_set(fp, syntax)
@@ -100,28 +129,79 @@ def render_array(fp: BinaryIO, ds: Dataset, frame: int = 1, window: Window | Non
         raise NoImage("The DICOM file has no image: it carries no Pixel Data.")
     if "Rows" not in ds or "Columns" not in ds:
         raise UndecodableImage("The Pixel Data cannot be shown: the file gives no Rows or no Columns.")
-    frames = _frame_count(ds)
+    if not syntax.is_transfer_syntax:  # no decoder for it: said before anything is read
+        raise UndecodableImage(f"The pixel data cannot be decoded ({syntax_name(syntax)}).")
+    found = geometry(ds, limits)
+    length, value_offset = _pixel_length(fp, full, syntax)
+    if length is None:
+        frames = frame_count(ds, _encapsulated_frames(fp, value_offset))
+    else:
+        frames = frame_count(ds, native_frames_present(length, found))
     if not 1 <= frame <= frames:
         raise InvalidParameter(f"frame must be between 1 and {frames}.")
-    try:
-        if full is not None:
-            arr = pixel_array(full, index=frame - 1)
-        else:
-            native = _native_frame(fp, ds, syntax, frame)
-            if native is None:
-                fp.seek(0)
-                native = pixel_array(fp, index=frame - 1, transfer_syntax_uid=syntax)
-            arr = native
-    except Exception:
-        raise UndecodableImage(f"The pixel data cannot be decoded ({_syntax_name(syntax)}).") from None
+    if length is not None:
+        check_native_frame(length, found, frame)
+    arr = _decode(fp, ds, full, syntax, frame, frames, found, limits, value_offset if length is None else None)
     if arr.ndim == 3 and arr.shape[-1] not in (3, 4) or arr.ndim not in (2, 3):
-        raise UndecodableImage(f"The decoded pixel data has an unexpected shape ({_syntax_name(syntax)}).")
+        raise UndecodableImage(f"The decoded pixel data has an unexpected shape ({syntax_name(syntax)}).")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if photometric == "PALETTE COLOR":
         return _palette_to_rgb(arr, ds)
     if arr.ndim == 3:
         return _colour_to_8bit(arr[..., :3], ds)
     return grayscale_to_8bit(arr, frame_attributes(ds, frame), window)
+
+
+def _decode(
+    fp: BinaryIO,
+    ds: Dataset,
+    full: Dataset | None,
+    syntax: UID,
+    frame: int,
+    frames: int,
+    found: Geometry,
+    limits: DicomLimits,
+    value_offset: int | None,
+) -> np.ndarray:
+    """The frame's stored values, from the whole data set, the native bytes at their offset, or one
+    encapsulated frame checked (check_codestream) before its decoder sees it."""
+    try:
+        if full is not None:
+            return np.asarray(pixel_array(full, index=frame - 1))
+        if value_offset is not None:
+            fp.seek(value_offset)
+            return _encapsulated_frame(fp, ds, syntax, frame, frames, found, limits)
+        native = _native_frame(fp, ds, syntax, frame)
+        if native is None:
+            fp.seek(0)
+            native = pixel_array(fp, index=frame - 1, transfer_syntax_uid=syntax, number_of_frames=frames)
+        return native
+    except UndecodableImage:
+        raise
+    except Exception:
+        raise UndecodableImage(f"The pixel data cannot be decoded ({syntax_name(syntax)}).") from None
+
+
+def _encapsulated_frame(
+    fp: BinaryIO, ds: Dataset, syntax: UID, frame: int, frames: int, found: Geometry, limits: DicomLimits
+) -> np.ndarray:
+    """One frame of encapsulated Pixel Data (PS3.5 A.4; ``fp`` at its Basic Offset Table item), its
+    codestream's declared size checked, then decoded by pydicom's decoder for the transfer syntax."""
+    offsets = None
+    if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
+        offsets = (ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths)
+    data = get_frame(fp, frame - 1, number_of_frames=frames, extended_offsets=offsets)
+    check_codestream(str(syntax), data, found, limits)
+    view = Dataset()
+    # The header's elements are shared, not copied: Number of Frames is left out, not overwritten.
+    view.update({tag: ds[tag] for tag in ds.keys() if int(tag) >> 16 == 0x0028 and tag != 0x00280008})
+    view.NumberOfFrames = 1
+    view.file_meta = FileMetaDataset()
+    view.file_meta.TransferSyntaxUID = syntax
+    view.set_original_encoding(False, True)
+    view.PixelData = encapsulate([repair_sequential_scans(data)])
+    view["PixelData"].VR = "OB"
+    return np.asarray(get_decoder(syntax).as_array(view, index=0)[0])
 
 
 _FRAME_GROUPS = {
@@ -165,25 +245,28 @@ def _transfer_syntax(ds: Dataset) -> UID:
 def _full_data_set(fp: BinaryIO, syntax: UID) -> Dataset | None:
     """The whole data set when a frame cannot be read from the file on its own, else None.
 
-    pydicom's frame reader can neither inflate a deflated data set (PS3.5 A.5) nor read a Pixel Data element
-    written implicit under an explicit transfer syntax; its full reader does both, at the cost of reading it all.
+    pydicom's frame reader cannot read a Pixel Data element written implicit under an explicit transfer syntax;
+    its full reader can, at the cost of reading it all. A deflated data set is never read whole here: it
+    would be inflated in one call (render_png inflates it within limits first).
     """
-    if syntax != DeflatedExplicitVRLittleEndian:
-        start = fp.tell()
-        head = fp.read(6)
-        fp.seek(start)
-        if _encoding(syntax)[0] or len(head) < 6 or head[4:6].isalpha():
-            return None  # no Pixel Data, or Pixel Data encoded as its transfer syntax says
+    if syntax == DeflatedExplicitVRLittleEndian:
+        raise UndecodableImage("A deflated data set is rendered from its inflated copy only.")
+    start = fp.tell()
+    head = fp.read(6)
+    fp.seek(start)
+    if _encoding(syntax)[0] or len(head) < 6 or head[4:6].isalpha():
+        return None  # no Pixel Data, or Pixel Data encoded as its transfer syntax says
     fp.seek(0)
     try:
         full = pydicom.dcmread(fp, force=True)
     except Exception:
-        raise UndecodableImage(f"The pixel data cannot be read ({_syntax_name(syntax)}).") from None
+        raise UndecodableImage(f"The pixel data cannot be read ({syntax_name(syntax)}).") from None
     full.file_meta.TransferSyntaxUID = syntax
     return full
 
 
 _NATIVE_LITTLE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+_LONG_PIXEL_VRS = (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN")
 _LONG_VRS = (b"OB", b"OW", b"UN")
 
 
@@ -212,7 +295,7 @@ def _native_frame(fp: BinaryIO, ds: Dataset, syntax: UID, frame: int) -> np.ndar
     head = fp.read(4)
     length = struct.unpack("<I", head)[0] if len(head) == 4 else 0
     frame_bytes = rows * columns * allocated // 8
-    if length == 0xFFFFFFFF or length < frame_bytes * _frame_count(ds):
+    if length == 0xFFFFFFFF or length < frame_bytes * frame:
         return None  # encapsulated, or too short: pydicom's reader says what is wrong
     fp.seek(fp.tell() + (frame - 1) * frame_bytes)
     data = fp.read(frame_bytes)
@@ -249,11 +332,40 @@ def _encoding(syntax: UID) -> tuple[bool, bool]:
         return False, True
 
 
-def _frame_count(ds: Dataset) -> int:
+def _pixel_length(fp: BinaryIO, full: Dataset | None, syntax: UID) -> tuple[int | None, int | None]:
+    """The length of the Pixel Data value (None: encapsulated) and where the value starts in ``fp``.
+
+    ``fp`` is just past the element's tag (``_pixel_tag_follows``) and is left there; with ``full``, the value
+    has been read already.
+    """
+    if full is not None:
+        elem = next(full[t] for t in PIXEL_TAGS if t in full)
+        return (None, None) if elem.is_undefined_length else (len(elem.value or b""), None)
+    implicit, little = _encoding(syntax)
+    start = fp.tell()
+    head = fp.read(8)
+    fp.seek(start)
+    endian = "<" if little else ">"
+    if len(head) < 8:
+        return 0, None
+    if not implicit and head[:2] in _LONG_PIXEL_VRS:
+        length, value = struct.unpack(endian + "I", head[4:8])[0], 8
+    elif not implicit and head[:2].isalpha():
+        length, value = struct.unpack(endian + "H", head[2:4])[0], 4
+    else:  # implicit, or written implicit despite its transfer syntax
+        length, value = struct.unpack(endian + "I", head[:4])[0], 4
+    return (None, start + value) if length == 0xFFFFFFFF else (length, start + value)
+
+
+def _encapsulated_frames(fp: BinaryIO, value_offset: int | None) -> int | None:
+    if value_offset is None:
+        return None
+    start = fp.tell()
+    fp.seek(value_offset)
     try:
-        return int(ds.get("NumberOfFrames") or 1)
-    except (TypeError, ValueError):
-        raise UndecodableImage("The Number of Frames (0028,0008) is not a number.") from None
+        return encapsulated_frames_present(fp)
+    finally:
+        fp.seek(start)
 
 
 def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None) -> np.ndarray:
@@ -293,9 +405,13 @@ def _to_8bit(values: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarr
         out = _voi_lut_sequence(values, ds)
     if out is None:
         out = _min_max(modality)
+    del modality
     if _inverted(ds):
-        out = 255.0 - out
-    return _uint8(out)
+        np.subtract(255.0, out, out=out)
+    # In place: a float64 copy of a large frame is 8 bytes a pixel; each one saved counts (frames.py limit).
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
 
 
 def first_window(ds: Dataset) -> Window | None:
@@ -323,7 +439,11 @@ def apply_window(x: np.ndarray, window: Window) -> np.ndarray:
         return np.asarray(np.clip(((x - c) / w + 0.5) * 255.0, 0.0, 255.0))
     if w <= 1:
         return np.where(x > c - 0.5, 255.0, 0.0)
-    return np.asarray(np.clip(((x - (c - 0.5)) / (w - 1) + 0.5) * 255.0, 0.0, 255.0))
+    out = x - (c - 0.5)  # ((x - (c - 0.5)) / (w - 1) + 0.5) * 255, clipped; one copy of x, not five
+    out /= w - 1
+    out += 0.5
+    out *= 255.0
+    return np.clip(out, 0.0, 255.0, out=out)
 
 
 def _voi_lut_sequence(values: np.ndarray, ds: Dataset) -> np.ndarray | None:
@@ -348,7 +468,9 @@ def _min_max(x: np.ndarray) -> np.ndarray:
     low, high = float(x.min()), float(x.max())
     if high <= low:
         return np.zeros_like(x, dtype=np.float64)
-    return (x - low) * (255.0 / (high - low))
+    out: np.ndarray = np.subtract(x, low, dtype=np.float64)
+    out *= 255.0 / (high - low)
+    return out
 
 
 def _inverted(ds: Dataset) -> bool:
@@ -393,6 +515,10 @@ def _colour_to_8bit(arr: np.ndarray, ds: Dataset) -> np.ndarray:
     bits = int(ds.get("BitsStored") or arr.dtype.itemsize * 8)
     if arr.dtype.kind == "f":
         return _uint8(_min_max(arr))
+    if arr.dtype.kind == "u":  # shifted and clipped in its own type: no float or 64-bit copy of the frame
+        if bits > 8:
+            arr = np.right_shift(arr, bits - 8)
+        return np.asarray(np.minimum(arr, 255), dtype=np.uint8)
     if bits > 8:
         arr = np.right_shift(arr.astype(np.uint64), bits - 8)
     return _uint8(arr)
@@ -400,8 +526,3 @@ def _colour_to_8bit(arr: np.ndarray, ds: Dataset) -> np.ndarray:
 
 def _uint8(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(np.rint(x), 0, 255), dtype=np.uint8)
-
-
-def _syntax_name(uid: UID) -> str:
-    name = uid.name
-    return f"{name}, {uid}" if name and name != str(uid) else str(uid)

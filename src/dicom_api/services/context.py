@@ -19,6 +19,7 @@ from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory
 from dicom_api.db.lookups import AccountState, Lookups
 from dicom_api.db.models import DicomFile
+from dicom_api.dicom.limits import DicomLimits
 from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService, check_account
 from dicom_api.services.audit import AuditEntry, AuditLog
@@ -55,8 +56,9 @@ class AppContext:
         s3 = S3Options.from_settings(settings)
         store = open_blob_store(settings.storage_url, s3)
         sessions = make_session_factory(engine)
-        pool = RenderPool(settings.storage_url, settings.render_workers, s3)
-        headers = HeaderCache(store, settings.header_cache_size)
+        limits = DicomLimits(settings.max_inflated_bytes, settings.max_inflation_ratio, settings.max_frame_bytes)
+        pool = RenderPool(settings.storage_url, settings.render_workers, s3, limits)
+        headers = HeaderCache(store, settings.header_cache_size, limits)
         sqlite_file = _sqlite_file(settings)
         local_io = sqlite_file is not None and isinstance(store, FilesystemBlobStore)
         leases: Leases = RenderLeases(sessions)

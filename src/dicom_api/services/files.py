@@ -42,7 +42,7 @@ class FileService:
         The staged file is always consumed: moved into the store, or removed when refused.
         """
         try:
-            summary = inspect_dicom(staged)
+            summary = inspect_dicom(staged, self.headers.limits)
             file_id = uuid.uuid4().hex
             self.store.put_file(file_id, staged)
         finally:

@@ -6,9 +6,10 @@ import io
 import threading
 from collections import OrderedDict
 
-import pydicom
 from pydicom.dataset import FileDataset
 
+from dicom_api.dicom.inspect import read_header
+from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.render import RenderHeader, render_header
 from dicom_api.storage import BlobStore
 
@@ -23,8 +24,9 @@ class HeaderCache:
     Whole headers are parsed on demand only: kept from every upload, their objects made Python's garbage
     collector cost a millisecond more per upload (measured)."""
 
-    def __init__(self, store: BlobStore, capacity: int) -> None:
+    def __init__(self, store: BlobStore, capacity: int, limits: DicomLimits = DEFAULT_LIMITS) -> None:
         self._store = store
+        self.limits = limits  # what reading a stored file (and ingesting one) may inflate
         self._capacity = capacity
         self._items: OrderedDict[str, FileDataset] = OrderedDict()
         self._render: OrderedDict[str, RenderHeader] = OrderedDict()
@@ -41,7 +43,7 @@ class HeaderCache:
         if trailer is not None and trailer[1] <= MAX_TRAILER:
             # Header and trailer joined: the same element stream with Pixel Data left out.
             data += self._store.read_range(file_id, trailer[0], trailer[1])
-        parsed = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
+        parsed = read_header(io.BytesIO(data), self.limits)
         self.put(file_id, parsed)
         return parsed
 

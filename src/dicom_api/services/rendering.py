@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.repository import RenderLeaseRepository
+from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.render import RenderHeader, Window, render_png
 from dicom_api.errors import UndecodableImage
 from dicom_api.services.headers import HeaderCache
@@ -37,6 +38,7 @@ RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's
 RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
 LEASE_SECONDS = 120  # a renderer that died releases its lease after this long
 _store: BlobStore | None = None
+_limits: DicomLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -64,25 +66,28 @@ class RenderRequest:
         return f'"{sha256[:32]}-{self.variant}"'
 
 
-def _init_worker(storage_url: str, s3: S3Options | None = None) -> None:
-    global _store
+def _init_worker(storage_url: str, s3: S3Options | None = None, limits: DicomLimits = DEFAULT_LIMITS) -> None:
+    global _store, _limits
     from dicom_api.logs import withhold_file_values  # here: this one call is all the pool needs of it
 
     withhold_file_values()  # a spawned process: pydicom's messages would quote values to stderr
     _store = open_blob_store(storage_url, s3)
+    _limits = limits
 
 
 def _render(request: RenderRequest) -> bytes:
     assert _store is not None  # noqa: S101 - set by the pool initializer
     with _store.open(request.file_id) as fp:
-        return render_png(fp, request.frame, request.window, request.header)
+        return render_png(fp, request.frame, request.window, request.header, _limits)
 
 
 class RenderPool:
     """``workers`` processes (0: two threads of this process, for tests and constrained platforms)."""
 
-    def __init__(self, storage_url: str, workers: int, s3: S3Options | None = None) -> None:
-        self._store_args = (storage_url, s3)  # plain data, sent to each worker to open its own store
+    def __init__(
+        self, storage_url: str, workers: int, s3: S3Options | None = None, limits: DicomLimits = DEFAULT_LIMITS
+    ) -> None:
+        self._store_args = (storage_url, s3, limits)  # plain data, sent to each worker to open its own store
         self._workers = workers
         self._executor = self._start()
 
