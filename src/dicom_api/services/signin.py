@@ -2,10 +2,11 @@
 
 argon2 is slow on purpose. A request that held a pooled connection while hashing, and opened a second one for
 the throttle, starved the pool under a burst of sign-ins: every other request then waited for a connection
-until it timed out. So a sign-in reads (the throttle, the account) and releases the connection, hashes in a
-worker thread with no connection held, at most one hash per core at a time (a burst queues for a slot
-without holding a thread or a connection), then writes in a short transaction that checks the account is
-still as it was read. Each of these steps is a transaction of its own, one after the other, never nested.
+until it timed out. So a sign-in is admitted (or told at once that the cores are busy), counts its attempt
+and reads the account, releasing the connection, hashes in a worker thread with no connection held (a burst
+queues for a slot without holding a thread or a connection), then writes in a short transaction that checks
+the account is still as it was read. Each step is a transaction of its own, one after the other, never
+nested.
 """
 
 from __future__ import annotations
