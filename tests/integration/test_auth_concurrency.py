@@ -8,6 +8,7 @@ or its 2xx, never a 500, and shared state ends consistent.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,10 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from dicom_api.auth import passwords
 from dicom_api.db import engine as db_engine
 from dicom_api.services import context as app_context
 from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client
 from tests.integration.test_isolation import BACKENDS, backend_settings, bearer
+from tests.unit.test_passwords import SpyHasher
 
 POOL_SIZE = 3  # connections the app may hold at once, for bursts of tens of requests
 OVERALL_TIMEOUT = 120  # seconds for a whole burst to be answered: generous, only so a hang fails the test
@@ -138,6 +141,41 @@ def test_a_burst_of_guesses_gets_no_more_tries_than_the_limit(strict_app: TestCl
     assert 1 <= statuses.count(401) <= 3, statuses
     assert sign_in(app, "gina", "gina-password-123").status_code == 429  # this address is done guessing
     assert sign_in(from_address(app, "10.4.0.1"), "gina", "gina-password-123").status_code == 200
+
+
+class SlowHasher(SpyHasher):
+    """The test hasher, as slow as argon2 at its production cost on a busy machine."""
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        time.sleep(HASH_SECONDS)
+        return super().verify(password_hash, password)
+
+
+HASH_SECONDS = 0.3
+
+
+def test_a_burst_beyond_what_the_cores_can_hash_in_time_is_turned_away_at_once(
+    app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing is CPU-bound: the sign-ins that could not be hashed within the bound are told so at once
+    (429, Retry-After), the others signed in; none waits behind the whole burst."""
+    add_user(app, "hana", "hana-password-123")
+    monkeypatch.setattr(passwords, "_hasher", SlowHasher(passwords._hasher))
+    work = app.app.state.context.signin.passwords  # type: ignore[attr-defined]
+    monkeypatch.setattr(work, "MAX_WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(work, "_seconds", HASH_SECONDS)  # what its average of recent hashes would say
+    burst = 8 * work._slots + 8  # eight times what the slots hash within the bound, and more
+    answers = at_once(
+        [lambda n=n: sign_in(from_address(app, f"10.5.0.{n}"), "hana", "hana-password-123") for n in range(burst)]
+    )
+
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) == {200, 429}, statuses
+    for busy in (answer for answer in answers if answer.status_code == 429):
+        assert busy.json() == {"error": "Too many sign-ins at once; try again in a few seconds."}
+        assert 1 <= int(busy.headers["retry-after"]) <= 2
+    assert statuses.count(200) >= work._slots
+    assert sign_in(from_address(app, "10.5.1.1"), "hana", "hana-password-123").status_code == 200  # not counted
 
 
 # --- refresh-token rotation -------------------------------------------------------------------------------------

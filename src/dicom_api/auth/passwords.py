@@ -35,5 +35,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     return ok and password_hash is not None
 
 
+def lanes() -> int:
+    """Threads one hash keeps busy (argon2's parallelism)."""
+    return int(_hasher.parallelism)
+
+
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)

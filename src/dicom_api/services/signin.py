@@ -2,18 +2,20 @@
 
 argon2 is slow on purpose. A request that held a pooled connection while hashing, and opened a second one for
 the throttle, starved the pool under a burst of sign-ins: every other request then waited for a connection
-until it timed out. So a sign-in reads (the throttle, the account) and releases the connection, hashes in a
-worker thread with no connection held, at most one hash per core at a time (a burst queues for a slot
-without holding a thread or a connection), then writes in a short transaction that checks the account is
-still as it was read. Each of these steps is a transaction of its own, one after the other, never nested.
+until it timed out. So a sign-in is admitted (or told at once that the cores are busy), counts its attempt
+and reads the account, releasing the connection, hashes in a worker thread with no connection held (a burst
+queues for a slot without holding a thread or a connection), then writes in a short transaction that checks
+the account is still as it was read. Each step is a transaction of its own, one after the other, never
+nested.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -21,7 +23,7 @@ from typing import TypeVar
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
 
-from dicom_api.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
+from dicom_api.auth.passwords import check_policy, hash_password, lanes, needs_rehash, verify_password
 from dicom_api.auth.tokens import Claims
 from dicom_api.db.models import User
 from dicom_api.db.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
@@ -33,19 +35,60 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 class PasswordWork:
-    """argon2 in worker threads, never on the event loop, at most ``slots`` at a time (default: one per core,
-    since each hash keeps a core busy): more would only slow every hash down and take threads from the rest."""
+    """argon2 in worker threads, never on the event loop, at most ``slots`` at a time. By default as many as
+    the cores can run at once, each hash keeping argon2's lanes busy (four threads): more would only slow
+    every hash down and starve the event loop of CPU (measured: even 429s then took seconds to answer).
+
+    Hashing is CPU-bound, so a burst larger than the cores can hash in MAX_WAIT_SECONDS cannot be answered
+    in time by anyone: past that expected wait, ``admission`` refuses at once (429 with Retry-After) instead
+    of letting every request wait minutes in the queue. It counts the requests in flight from the moment
+    they are admitted (a burst arrives all at once, before any of it reaches the queue); the counter is only
+    touched on the event loop.
+    """
+
+    MAX_WAIT_SECONDS = 5.0
 
     def __init__(self, slots: int | None = None) -> None:
-        self._limiter = anyio.CapacityLimiter(slots or os.cpu_count() or 1)
+        self._slots = slots or max(1, (os.cpu_count() or 1) // lanes())
+        self._limiter = anyio.CapacityLimiter(self._slots)
+        self._seconds: float | None = None  # a hash's duration: measured once, then averaged over recent ones
+        self._measured: anyio.Event | None = None
+        self._in_flight = 0
+
+    @asynccontextmanager
+    async def admission(self) -> AsyncIterator[None]:
+        """A request that will hash; TooManyRequests when those ahead of it would make it wait too long."""
+        seconds = self._seconds if self._seconds is not None else await self._measure()
+        wait = self._in_flight / self._slots * seconds
+        if wait > self.MAX_WAIT_SECONDS:
+            raise TooManyRequests("Too many sign-ins at once; try again in a few seconds.", retry_after=int(wait) + 1)
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+
+    async def _measure(self) -> float:
+        """Time one hash, once: a guess would let the first burst after start-up in whole."""
+        if self._measured is None:
+            self._measured = anyio.Event()
+            await self._run(verify_password, None, "calibration-password")  # _timed records its duration
+            self._measured.set()
+        await self._measured.wait()
+        assert self._seconds is not None  # noqa: S101 - set before the event
+        return self._seconds
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        """verify_password: pass None for an unknown account, which costs the same."""
-        return await anyio.to_thread.run_sync(verify_password, password_hash, password, limiter=self._limiter)
+        """verify_password (in an admitted request): pass None for an unknown account, which costs the same."""
+        return await self._run(verify_password, password_hash, password)
 
-    async def hash(self, password: str) -> str:
+    async def hash(self, password: str, *, admitted: bool = False) -> str:
+        """hash_password; ``admitted``: within this request's ``admission`` already."""
         check_policy(password)  # before waiting for a slot: a refused password costs nothing
-        return await anyio.to_thread.run_sync(hash_password, password, limiter=self._limiter)
+        if admitted:
+            return await self._run(hash_password, password)
+        async with self.admission():
+            return await self._run(hash_password, password)
 
     async def rehash(self, password_hash: str, password: str) -> str | None:
         """A new hash when ``password_hash`` was made with older parameters; None otherwise, and for a
@@ -53,9 +96,20 @@ class PasswordWork:
         if not needs_rehash(password_hash):
             return None
         try:
-            return await self.hash(password)
+            return await self.hash(password, admitted=True)
         except InvalidParameter:
             return None
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return await anyio.to_thread.run_sync(self._timed, fn, *args, limiter=self._limiter)
+
+    def _timed(self, fn: Callable[..., T], *args: object) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            took = time.perf_counter() - started
+            self._seconds = took if self._seconds is None else 0.8 * self._seconds + 0.2 * took
 
 
 @dataclass(frozen=True)
@@ -170,12 +224,13 @@ class SignIn:
     async def password_grant(self, username: str, password: str, address: str) -> tuple[Credentials, TokenPair]:
         """A new token pair for the right password; Unauthorized (the same answer, after the same work,
         whether the name is unknown, malformed or disabled, or the password wrong) or TooManyRequests."""
-        attempt = await self._in_thread(self.throttle.attempt, username, address)
-        found = await self._in_thread(self._read, username)
-        ok = await self.passwords.verify(found.password_hash if found else None, password)
-        if not ok or found is None or not found.is_active:
-            raise Unauthorized("Wrong username or password.")  # the attempt stays counted as failed
-        new_hash = await self.passwords.rehash(found.password_hash, password)
+        async with self.passwords.admission():  # before anything is counted or read
+            attempt = await self._in_thread(self.throttle.attempt, username, address)
+            found = await self._in_thread(self._read, username)
+            ok = await self.passwords.verify(found.password_hash if found else None, password)
+            if not ok or found is None or not found.is_active:
+                raise Unauthorized("Wrong username or password.")  # the attempt stays counted as failed
+            new_hash = await self.passwords.rehash(found.password_hash, password)
         tokens = await self._in_thread(self._signed_in, found, new_hash)
         await self._in_thread(self.throttle.succeeded, username, address, attempt)
         return found, tokens
@@ -183,11 +238,12 @@ class SignIn:
     async def change_password(self, claims: Claims, current: str, new: str, address: str) -> Credentials:
         """Change the bearer's own password; every token issued before stops working. Wrong current passwords
         count as failed sign-ins, so a stolen access token cannot be used to guess the password."""
-        found = await self._in_thread(self._bearer, claims)
-        attempt = await self._in_thread(self.throttle.attempt, found.username, address)
-        if not await self.passwords.verify(found.password_hash, current):
-            raise WrongPassword()  # the attempt stays counted as failed
-        new_hash = await self.passwords.hash(new)
+        async with self.passwords.admission():
+            found = await self._in_thread(self._bearer, claims)
+            attempt = await self._in_thread(self.throttle.attempt, found.username, address)
+            if not await self.passwords.verify(found.password_hash, current):
+                raise WrongPassword()  # the attempt stays counted as failed
+            new_hash = await self.passwords.hash(new, admitted=True)
         await self._in_thread(self._store_password, found, new_hash)
         await self._in_thread(self.throttle.succeeded, found.username, address, attempt)
         return found
