@@ -110,7 +110,8 @@ def _showwarning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    if "pydicom" in PurePath(filename).parts or category.__module__.startswith("pydicom"):
+    about_code = issubclass(category, DeprecationWarning | PendingDeprecationWarning | FutureWarning)
+    if not about_code and ("pydicom" in PurePath(filename).parts or category.__module__.startswith("pydicom")):
         logging.getLogger("pydicom").warning("%s", message)  # rewritten by _record
     else:
         _shown_before(message, category, filename, lineno, file, line)
@@ -124,3 +125,6 @@ def withhold_file_values() -> None:
         logging.setLogRecordFactory(_record)
     if warnings.showwarning is not _showwarning:
         _shown_before, warnings.showwarning = warnings.showwarning, _showwarning
+    # Shown each time rather than once per text: "once per text" keeps every text, values included, in the
+    # warning module's registry for the life of the process.
+    warnings.filterwarnings("always", category=UserWarning, module=r"pydicom(\.|$)")

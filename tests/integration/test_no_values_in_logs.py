@@ -117,6 +117,29 @@ def test_other_warnings_pass_through(caplog: pytest.LogCaptureFixture) -> None:
         warnings.warn_explicit("a warning of this code", UserWarning, "mine.py", 1)
         pydicom_module = str(Path(pydicom.__file__).parent / "valuerep.py")
         warnings.warn_explicit(f"Invalid value for VR UI: '{DISTINCTIVE_NAME}'", UserWarning, pydicom_module, 1)
-    assert [str(w.message) for w in caught] == ["a warning of this code"]
+        warnings.warn_explicit("a deprecated pydicom API", DeprecationWarning, pydicom_module, 2)  # about code
+    assert [str(w.message) for w in caught] == ["a warning of this code", "a deprecated pydicom API"]
     assert caplog.messages == ["pydicom: a value is not valid for its VR, VR UI (the message is withheld: it may "
                                "quote a value from the file)"]  # fmt: skip
+
+
+def test_pydicom_keeps_no_warning_text_in_memory() -> None:
+    """Python remembers each warning text it showed once, in the module that warned: values included."""
+    with warnings.catch_warnings():
+        withhold_file_values()
+        _warn_in_this_process_without_resetting(warning_files()["uid_holding_the_name"])
+        remembered = [
+            key
+            for module in (pydicom.valuerep, pydicom.misc)
+            for key in getattr(module, "__warningregistry__", {})
+            if isinstance(key, tuple)
+        ]
+    assert not any(DISTINCTIVE_NAME in str(key) for key in remembered)
+
+
+def _warn_in_this_process_without_resetting(data: bytes) -> None:
+    import io
+
+    ds = pydicom.dcmread(io.BytesIO(data))
+    for elem in ds:
+        str(elem.value)
