@@ -11,27 +11,27 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
-from dicom_api.services.rendering import RenderPool, RenderRequest
+from dicom_api.services.rendering import Renderer, RenderRequest
 from tests.helpers import add_user, make_client, sample
 
 CT = sample("CT_small.dcm")
 
 
 class CountingRender:
-    """Wraps RenderPool.render: counts real renders and makes each one slow enough to overlap."""
+    """Wraps Renderer._compute: counts real renders and makes each one slow enough to overlap."""
 
     def __init__(self, delay: float) -> None:
         self.delay, self.calls, self.lock = delay, 0, threading.Lock()
-        self.original = RenderPool.render
+        self.original = Renderer._compute
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        async def render(pool: RenderPool, request: RenderRequest) -> bytes:
+        async def render(renderer: Renderer, request: RenderRequest) -> bytes:
             with self.lock:
                 self.calls += 1
             await asyncio.sleep(self.delay)
-            return await self.original(pool, request)
+            return await self.original(renderer, request)
 
-        monkeypatch.setattr(RenderPool, "render", render)
+        monkeypatch.setattr(Renderer, "_compute", render)
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from dicom_api.services.accounts import AccountService, LoginThrottle, check_acc
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.files import FileReader, FileService
 from dicom_api.services.headers import HeaderCache
-from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
+from dicom_api.services.render_pool import MIB, RenderPool
+from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, open_worker_store
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 from dicom_api.storage.filesystem import FilesystemBlobStore
 
@@ -51,8 +52,15 @@ class AppContext:
         s3 = S3Options.from_settings(settings)
         store = open_blob_store(settings.storage_url, s3)
         sessions = make_session_factory(engine)
-        pool = RenderPool(settings.storage_url, settings.render_workers, s3)
-        headers = HeaderCache(store, settings.header_cache_size)
+        pool = RenderPool(
+            settings.render_workers,
+            open_worker_store,
+            (settings.storage_url, s3),
+            memory_mib=settings.render_memory_mib,
+            timeout=settings.render_timeout_seconds,
+        )
+        headers = HeaderCache(store, settings.header_cache_mib * MIB)
+        lookups = Lookups(engine)
         sqlite_file = _sqlite_file(settings)
         local_io = sqlite_file is not None and isinstance(store, FilesystemBlobStore)
         leases: Leases = RenderLeases(sessions)
@@ -65,7 +73,9 @@ class AppContext:
             store=store,
             headers=headers,
             renders=pool,
-            renderer=Renderer(pool, store, leases, PngCache(settings.render_cache_mib * 1024 * 1024), headers),
+            renderer=Renderer(
+                pool, store, leases, PngCache(settings.render_cache_mib * MIB), headers, lookups.file_exists
+            ),
             tokens=token_codec(settings),
             throttle=LoginThrottle(
                 sessions,
@@ -74,7 +84,7 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=AuditLog(sessions),
-            reader=FileReader(Lookups(engine), headers),
+            reader=FileReader(lookups, headers),
             local_io=local_io,
         )
         context.renderer.offload = context.offload
