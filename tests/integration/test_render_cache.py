@@ -88,6 +88,51 @@ def test_two_processes_sharing_database_and_store_render_once(settings: Settings
             gen.close()
 
 
+class SlowRender:
+    """Wraps Renderer._compute with a pause before the render (the blob is deleted before it is read) or
+    after it (the render is stored after the delete purged the file's renders)."""
+
+    def __init__(self, before: bool) -> None:
+        self.before = before
+        self.original = Renderer._compute
+        self.started = threading.Event()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        async def render(renderer: Renderer, request: RenderRequest) -> bytes:
+            self.started.set()
+            if self.before:
+                await asyncio.sleep(0.5)
+            png = await self.original(renderer, request)
+            if not self.before:
+                await asyncio.sleep(0.5)
+            return png
+
+        monkeypatch.setattr(Renderer, "_compute", render)
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["deleted-before-read", "deleted-before-store"])
+def test_a_file_deleted_while_it_renders_answers_404_and_leaves_no_render(
+    client: TestClient, settings: Settings, upload, monkeypatch: pytest.MonkeyPatch, before: bool
+) -> None:
+    file_id = upload(CT)
+    slow = SlowRender(before)
+    slow.install(monkeypatch)
+    with ThreadPoolExecutor(11) as pool:
+        renders = [
+            pool.submit(client.get, f"/download/png/{file_id}?window_center={c}&window_width=400") for c in range(10)
+        ]
+        slow.started.wait(5)  # a render is in flight
+        deleted = client.delete(f"/files/{file_id}")
+        answers = [r.result() for r in renders]
+    assert deleted.status_code == 204
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {200, 404}, [a.text for a in answers]
+    assert 404 in statuses
+    assert all(set(a.json()) == {"error"} for a in answers if a.status_code == 404)
+    assert list((settings.data_dir / "blobs" / "renders").rglob(f"*{file_id}*")) == []
+    assert _renders(settings) == []
+
+
 def test_errors_are_not_cached(client: TestClient, settings: Settings, upload) -> None:
     file_id = upload(sample("rtplan.dcm"))
     assert client.get(f"/download/png/{file_id}").status_code == 404

@@ -234,7 +234,7 @@ class Renderer:
                         return cached
                     png = await self._compute(request)
                     await self._call(self._store.put_bytes, key, png)
-                    await self._call(self._unless_deleted, request.file_id, key)
+                    await self._call(self._unless_deleted, request.file_id)
                     return png
                 finally:
                     await self._call(self._leases.release, key)
@@ -261,12 +261,12 @@ class Renderer:
                 raise AppError("The stored file could not be read.") from None
             raise
 
-    def _unless_deleted(self, file_id: str, key: str) -> None:
+    def _unless_deleted(self, file_id: str) -> None:
         """Remove the render just stored if its file was deleted meanwhile. Checked after storing it: either
         this sees the row gone, or the delete commits later and its purge, which follows its commit, finds
         the render."""
         if not self._exists(file_id):
-            self._store.delete(key)
+            self._store.delete_prefix(f"{RENDERS}/{file_id}")  # as the delete's purge does
             raise FileNotFound()
 
     def _with_header(self, request: RenderRequest) -> RenderRequest:
