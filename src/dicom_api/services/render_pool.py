@@ -175,7 +175,7 @@ class RenderPool:
                 # This task's own worker died (a decoder crashed it): refuse this image, the others go on.
                 raise UndecodableImage("The pixel data could not be decoded: the decoder failed.") from None
             except (BrokenProcessPool, RuntimeError) as exc:
-                if pool.active and not isinstance(exc, BrokenProcessPool):
+                if not isinstance(exc, BrokenProcessPool) and (exc.__cause__ is not None or pool.active):
                     raise  # an error of the task itself
                 self._replace(pool)
                 if attempt == 2:

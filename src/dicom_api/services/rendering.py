@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.repository import RenderLeaseRepository
 from dicom_api.dicom.render import RenderHeader, Window, render_png
-from dicom_api.errors import AppError, FileNotFound
+from dicom_api.errors import AppError, FileNotFound, RenderLimitExceeded
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.render_pool import RenderPool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
@@ -256,6 +256,8 @@ class Renderer:
         except AppError as exc:
             if not await self._call(self._exists, request.file_id):
                 raise FileNotFound() from None
+            if isinstance(exc, RenderLimitExceeded):
+                log.warning("render of file %s frame %d refused: %s", request.file_id, request.frame, exc.message)
             if isinstance(exc, FileNotFound):
                 log.error("the blob of file %s is missing", request.file_id)
                 raise AppError("The stored file could not be read.") from None
