@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         "over it the render answers 422.",
     )
     render_timeout_seconds: float = Field(
-        default=60, gt=0, description="Time one render may take; over it its process is replaced and it answers 422."
+        default=30, gt=0, description="Time one render may take; over it its process is replaced and it answers 422."
     )
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema before starting.")
     host: str = "127.0.0.1"

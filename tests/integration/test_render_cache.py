@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
+from dicom_api.errors import RenderLimitExceeded
+from dicom_api.services.render_pool import RenderPool
 from dicom_api.services.rendering import Renderer, RenderRequest
 from tests.helpers import add_user, make_client, sample
 
@@ -131,6 +133,24 @@ def test_a_file_deleted_while_it_renders_answers_404_and_leaves_no_render(
     assert all(set(a.json()) == {"error"} for a in answers if a.status_code == 404)
     assert list((settings.data_dir / "blobs" / "renders").rglob(f"*{file_id}*")) == []
     assert _renders(settings) == []
+
+
+def test_a_frame_over_a_render_limit_is_refused_at_once_when_asked_again(
+    client: TestClient, upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    async def over_the_limit(_pool: RenderPool, *_args: object) -> bytes:
+        calls.append(1)
+        raise RenderLimitExceeded("The image needs more memory than a render may use (512 MiB).")
+
+    file_id = upload(CT)
+    monkeypatch.setattr(RenderPool, "run", over_the_limit)
+    first = client.get(f"/download/png/{file_id}")
+    again = client.get(f"/download/png/{file_id}?window_center=40&window_width=400")  # another window, same frame
+    assert first.status_code == again.status_code == 422
+    assert first.json() == again.json() == {"error": "The image needs more memory than a render may use (512 MiB)."}
+    assert len(calls) == 1
 
 
 def test_errors_are_not_cached(client: TestClient, settings: Settings, upload) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +35,8 @@ from dicom_api.storage import BlobStore, S3Options, open_blob_store
 RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's output changes
 RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
 LEASE_SECONDS = 120  # a renderer that died releases its lease after this long
+REFUSED_SECONDS = 3600  # a frame over a render limit is refused without rendering for this long
+REFUSED_FRAMES = 4096
 _store: BlobStore | None = None  # in a render process: its own blob store
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,9 @@ class Renderer:
         self._exists = exists  # whether a file's row is still there (any owner's)
         self.offload: Callable[..., Awaitable[object]] = asyncio.to_thread  # see AppContext.offload
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        # Frames that went over a render limit, refused at once for a while: asked again (in another window,
+        # say), they would hold a render process for as long again. Used from the event loop only.
+        self._refused: TTLCache[tuple[str, int], str] = TTLCache(REFUSED_FRAMES, REFUSED_SECONDS)
 
     async def _call(self, fn: Callable[..., T], *args: object) -> T:
         return await self.offload(fn, *args)  # type: ignore[return-value]
@@ -207,6 +212,9 @@ class Renderer:
         if cached is not None:
             self._memory.put(key, cached)
             return cached
+        refused = self._refused.get((request.file_id, request.frame))
+        if refused is not None:
+            raise RenderLimitExceeded(refused)
         waiting = self._inflight.get(key)
         if waiting is not None:  # this process is already rendering it
             return await asyncio.shield(waiting)
@@ -258,6 +266,7 @@ class Renderer:
                 raise FileNotFound() from None
             if isinstance(exc, RenderLimitExceeded):
                 log.warning("render of file %s frame %d refused: %s", request.file_id, request.frame, exc.message)
+                self._refused[request.file_id, request.frame] = exc.message
             if isinstance(exc, FileNotFound):
                 log.error("the blob of file %s is missing", request.file_id)
                 raise AppError("The stored file could not be read.") from None
