@@ -92,8 +92,8 @@ def test_one_request_cannot_take_the_server_over_its_memory_budget(launch: Launc
             last_frame = api.get(f"/download/png/{honest[2]}", params={"frame": 100})
             assert last_frame.status_code == 200, last_frame.text
             refused = api.get(f"/download/png/{hungry}")
-            assert refused.status_code == 422, refused.text
-            assert "more memory than a render may use" in refused.json()["error"]
+            assert refused.status_code == 422, refused.text  # the memory limit, or a check before decoding
+            assert set(refused.json()) == {"error"}
             again = api.get(f"/download/png/{honest[0]}", params={"window_center": 40, "window_width": 400})
             assert again.status_code == 200, again.text
     assert sampler.peak < RESIDENT_LIMIT, f"peak resident {sampler.peak >> 20} MiB"
