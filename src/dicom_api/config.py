@@ -48,8 +48,17 @@ class Settings(BaseSettings):
         description="Largest decoded frame a render may ask a decoder for (Rows x Columns x samples x bytes), "
         "in bytes; a render's peak memory stays under about 10 times this.",
     )
-    header_cache_size: int = Field(default=512, ge=0, description="Parsed headers kept in memory per process.")
+    header_cache_mib: int = Field(default=32, ge=0, description="Parsed headers kept in memory per process, in MiB.")
     render_cache_mib: int = Field(default=64, ge=0, description="Recent renders kept in memory per process, in MiB.")
+    render_memory_mib: int = Field(
+        default=512,
+        ge=0,
+        description="Memory one render may use beyond its process's own, in MiB (Linux; 0: unlimited); "
+        "over it the render answers 422.",
+    )
+    render_timeout_seconds: float = Field(
+        default=30, gt=0, description="Time one render may take; over it its process is replaced and it answers 422."
+    )
     auto_migrate: bool = Field(default=True, description="`serve` upgrades the database schema before starting.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)

@@ -88,6 +88,13 @@ class UndecodableImage(AppError):
     default_message = "The pixel data cannot be decoded."
 
 
+class RenderLimitExceeded(AppError):
+    """A render went over its memory or time limit: the same image would again, so it is not worth retrying."""
+
+    status_code = 422
+    default_message = "The image needs more resources than a render may use."
+
+
 class TooManyRequests(AppError):
     status_code = 429
     default_message = "Too many attempts; try again later."

@@ -11,27 +11,29 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
-from dicom_api.services.rendering import RenderPool, RenderRequest
+from dicom_api.errors import RenderLimitExceeded
+from dicom_api.services.render_pool import RenderPool
+from dicom_api.services.rendering import Renderer, RenderRequest
 from tests.helpers import add_user, make_client, sample
 
 CT = sample("CT_small.dcm")
 
 
 class CountingRender:
-    """Wraps RenderPool.render: counts real renders and makes each one slow enough to overlap."""
+    """Wraps Renderer._compute: counts real renders and makes each one slow enough to overlap."""
 
     def __init__(self, delay: float) -> None:
         self.delay, self.calls, self.lock = delay, 0, threading.Lock()
-        self.original = RenderPool.render
+        self.original = Renderer._compute
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        async def render(pool: RenderPool, request: RenderRequest) -> bytes:
+        async def render(renderer: Renderer, request: RenderRequest) -> bytes:
             with self.lock:
                 self.calls += 1
             await asyncio.sleep(self.delay)
-            return await self.original(pool, request)
+            return await self.original(renderer, request)
 
-        monkeypatch.setattr(RenderPool, "render", render)
+        monkeypatch.setattr(Renderer, "_compute", render)
 
 
 @pytest.fixture
@@ -86,6 +88,69 @@ def test_two_processes_sharing_database_and_store_render_once(settings: Settings
     finally:
         for gen in clients:
             gen.close()
+
+
+class SlowRender:
+    """Wraps Renderer._compute with a pause before the render (the blob is deleted before it is read) or
+    after it (the render is stored after the delete purged the file's renders)."""
+
+    def __init__(self, before: bool) -> None:
+        self.before = before
+        self.original = Renderer._compute
+        self.started = threading.Event()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        async def render(renderer: Renderer, request: RenderRequest) -> bytes:
+            self.started.set()
+            if self.before:
+                await asyncio.sleep(0.5)
+            png = await self.original(renderer, request)
+            if not self.before:
+                await asyncio.sleep(0.5)
+            return png
+
+        monkeypatch.setattr(Renderer, "_compute", render)
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["deleted-before-read", "deleted-before-store"])
+def test_a_file_deleted_while_it_renders_answers_404_and_leaves_no_render(
+    client: TestClient, settings: Settings, upload, monkeypatch: pytest.MonkeyPatch, before: bool
+) -> None:
+    file_id = upload(CT)
+    slow = SlowRender(before)
+    slow.install(monkeypatch)
+    with ThreadPoolExecutor(11) as pool:
+        renders = [
+            pool.submit(client.get, f"/download/png/{file_id}?window_center={c}&window_width=400") for c in range(10)
+        ]
+        slow.started.wait(5)  # a render is in flight
+        deleted = client.delete(f"/files/{file_id}")
+        answers = [r.result() for r in renders]
+    assert deleted.status_code == 204
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {200, 404}, [a.text for a in answers]
+    assert 404 in statuses
+    assert all(set(a.json()) == {"error"} for a in answers if a.status_code == 404)
+    assert list((settings.data_dir / "blobs" / "renders").rglob(f"*{file_id}*")) == []
+    assert _renders(settings) == []
+
+
+def test_a_frame_over_a_render_limit_is_refused_at_once_when_asked_again(
+    client: TestClient, upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    async def over_the_limit(_pool: RenderPool, *_args: object) -> bytes:
+        calls.append(1)
+        raise RenderLimitExceeded("The image needs more memory than a render may use (512 MiB).")
+
+    file_id = upload(CT)
+    monkeypatch.setattr(RenderPool, "run", over_the_limit)
+    first = client.get(f"/download/png/{file_id}")
+    again = client.get(f"/download/png/{file_id}?window_center=40&window_width=400")  # another window, same frame
+    assert first.status_code == again.status_code == 422
+    assert first.json() == again.json() == {"error": "The image needs more memory than a render may use (512 MiB)."}
+    assert len(calls) == 1
 
 
 def test_errors_are_not_cached(client: TestClient, settings: Settings, upload) -> None:

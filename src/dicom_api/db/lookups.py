@@ -56,6 +56,7 @@ _FILE = select(
     DicomFile.pixel_data_length,
     DicomFile.trailer_offset,
 ).where(DicomFile.id == bindparam("file_id"), DicomFile.owner_id == bindparam("owner_id"))
+_EXISTS = select(DicomFile.id).where(DicomFile.id == bindparam("file_id"))  # any owner's: for server checks
 
 
 class _Compiled:
@@ -76,14 +77,12 @@ class Lookups:
         self._engine = engine
         self._account = _Compiled(_ACCOUNT, engine)
         self._file = _Compiled(_FILE, engine)
+        self._exists = _Compiled(_EXISTS, engine)
         self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
 
     def account_and_file(self, user_id: str, file_id: str | None) -> tuple[AccountState | None, FileRecord | None]:
         """The account, and (when ``file_id`` is given) that account's file, through one pooled connection."""
-        try:
-            connection = self._engine.raw_connection()  # the pool does not wrap a failed connect either
-        except self._driver_error as exc:
-            raise DBAPIError.instance(None, None, exc, self._driver_error) from exc
+        connection = self._connect()
         try:
             cursor = connection.cursor()
             cursor.execute(self._account.sql, self._account.parameters({"user_id": user_id}))
@@ -97,6 +96,24 @@ class Lookups:
             raise DBAPIError.instance(self._account.sql, None, exc, self._driver_error) from exc
         finally:
             connection.close()  # back to the pool
+
+    def file_exists(self, file_id: str) -> bool:
+        """Whether the file's row is there, whoever owns it (the server's own check, never a caller's)."""
+        connection = self._connect()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self._exists.sql, self._exists.parameters({"file_id": file_id}))
+            return cursor.fetchone() is not None
+        except self._driver_error as exc:
+            raise DBAPIError.instance(self._exists.sql, None, exc, self._driver_error) from exc
+        finally:
+            connection.close()
+
+    def _connect(self) -> Any:
+        try:
+            return self._engine.raw_connection()  # the pool does not wrap a failed connect either
+        except self._driver_error as exc:
+            raise DBAPIError.instance(None, None, exc, self._driver_error) from exc
 
 
 def _account(row: Sequence[Any] | None) -> AccountState | None:

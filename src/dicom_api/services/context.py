@@ -25,7 +25,8 @@ from dicom_api.services.accounts import AccountService, check_account
 from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.files import FileReader, FileService
 from dicom_api.services.headers import HeaderCache
-from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, RenderPool
+from dicom_api.services.render_pool import MIB, RenderPool
+from dicom_api.services.rendering import FileLeases, Leases, PngCache, Renderer, RenderLeases, open_worker_store
 from dicom_api.services.signin import LoginThrottle, PasswordWork, SignIn
 from dicom_api.services.spool import Spool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
@@ -57,8 +58,15 @@ class AppContext:
         store = open_blob_store(settings.storage_url, s3)
         sessions = make_session_factory(engine)
         limits = DicomLimits(settings.max_inflated_bytes, settings.max_inflation_ratio, settings.max_frame_bytes)
-        pool = RenderPool(settings.storage_url, settings.render_workers, s3, limits)
-        headers = HeaderCache(store, settings.header_cache_size, limits)
+        pool = RenderPool(
+            settings.render_workers,
+            open_worker_store,
+            (settings.storage_url, s3, limits),
+            memory_mib=settings.render_memory_mib,
+            timeout=settings.render_timeout_seconds,
+        )
+        headers = HeaderCache(store, settings.header_cache_mib * MIB, limits)
+        lookups = Lookups(engine)
         sqlite_file = _sqlite_file(settings)
         local_io = sqlite_file is not None and isinstance(store, FilesystemBlobStore)
         leases: Leases = RenderLeases(sessions)
@@ -71,7 +79,9 @@ class AppContext:
             store=store,
             headers=headers,
             renders=pool,
-            renderer=Renderer(pool, store, leases, PngCache(settings.render_cache_mib * 1024 * 1024), headers),
+            renderer=Renderer(
+                pool, store, leases, PngCache(settings.render_cache_mib * MIB), headers, lookups.file_exists
+            ),
             tokens=token_codec(settings),
             throttle=LoginThrottle(
                 sessions,
@@ -80,7 +90,7 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=AuditLog(sessions),
-            reader=FileReader(Lookups(engine), headers),
+            reader=FileReader(lookups, headers),
             spool=Spool(settings.spool_dir),
             local_io=local_io,
         )

@@ -11,34 +11,36 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing
+import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.repository import RenderLeaseRepository
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.render import RenderHeader, Window, render_png
-from dicom_api.errors import UndecodableImage
+from dicom_api.errors import AppError, FileNotFound, RenderLimitExceeded
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.render_pool import RenderPool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's output changes
 RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
 LEASE_SECONDS = 120  # a renderer that died releases its lease after this long
-_store: BlobStore | None = None
-_limits: DicomLimits = DEFAULT_LIMITS
+_store: BlobStore | None = None  # in a render process: its own blob store
+_limits: DicomLimits = DEFAULT_LIMITS  # in a render process: what a file may inflate to, a frame may need
+REFUSED_SECONDS = 3600  # a frame over a render limit is refused without rendering for this long
+REFUSED_FRAMES = 4096
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class RenderRequest:
         return f'"{sha256[:32]}-{self.variant}"'
 
 
-def _init_worker(storage_url: str, s3: S3Options | None = None, limits: DicomLimits = DEFAULT_LIMITS) -> None:
+def open_worker_store(storage_url: str, s3: S3Options | None = None, limits: DicomLimits = DEFAULT_LIMITS) -> None:
+    """Render process initializer: each process opens the blob store itself and keeps the decoding limits."""
     global _store, _limits
     from dicom_api.logs import withhold_file_values  # here: this one call is all the pool needs of it
 
@@ -77,53 +80,11 @@ def _init_worker(storage_url: str, s3: S3Options | None = None, limits: DicomLim
 
 def _render(request: RenderRequest) -> bytes:
     assert _store is not None  # noqa: S101 - set by the pool initializer
-    with _store.open(request.file_id) as fp:
-        return render_png(fp, request.frame, request.window, request.header, _limits)
-
-
-class RenderPool:
-    """``workers`` processes (0: two threads of this process, for tests and constrained platforms)."""
-
-    def __init__(
-        self, storage_url: str, workers: int, s3: S3Options | None = None, limits: DicomLimits = DEFAULT_LIMITS
-    ) -> None:
-        self._store_args = (storage_url, s3, limits)  # plain data, sent to each worker to open its own store
-        self._workers = workers
-        self._executor = self._start()
-
-    def _start(self) -> Executor:
-        if self._workers == 0:
-            return ThreadPoolExecutor(2, initializer=_init_worker, initargs=self._store_args)
-        # spawn: the same on every platform, and safe in a server that already runs threads.
-        return ProcessPoolExecutor(
-            self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=self._store_args,
-        )
-
-    async def warm_up(self) -> None:
-        """Start every worker now, so the first render does not pay for process start-up."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(
-                loop.run_in_executor(self._executor, _init_worker, *self._store_args)
-                for _ in range(max(self._workers, 1))
-            )
-        )
-
-    async def render(self, request: RenderRequest) -> bytes:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, _render, request)
-        except BrokenProcessPool:
-            # A decoder crashed its process (corrupt data can do that): replace the pool, refuse this image.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._start()
-            raise UndecodableImage("The pixel data could not be decoded: the decoder failed.") from None
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    try:
+        with _store.open(request.file_id) as fp:
+            return render_png(fp, request.frame, request.window, request.header, _limits)
+    except FileNotFoundError:  # deleted while it was asked for (the Renderer tells that from a lost blob)
+        raise FileNotFound() from None
 
 
 class Leases(Protocol):
@@ -198,26 +159,23 @@ class PngCache:
 
     def __init__(self, max_bytes: int) -> None:
         self._max = max_bytes
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
+        self._items: LRUCache[str, bytes] = LRUCache(max(max_bytes, 1), getsizeof=len)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
-            png = self._items.get(key)
-            if png is not None:
-                self._items.move_to_end(key)
-            return png
+            return self._items.get(key)
 
     def put(self, key: str, png: bytes) -> None:
         if len(png) > self._max // 4:  # one huge image would push out everything else
             return
         with self._lock:
-            old = self._items.pop(key, None)
-            self._size += len(png) - (len(old) if old is not None else 0)
             self._items[key] = png
-            while self._size > self._max:
-                self._size -= len(self._items.popitem(last=False)[1])
+
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return int(self._items.currsize)
 
 
 T = TypeVar("T")
@@ -234,14 +192,19 @@ class Renderer:
         leases: Leases,
         memory: PngCache,
         headers: HeaderCache,
+        exists: Callable[[str], bool],
     ) -> None:
         self._pool = pool
         self._store = store
         self._leases = leases
         self._memory = memory
         self._headers = headers
+        self._exists = exists  # whether a file's row is still there (any owner's)
         self.offload: Callable[..., Awaitable[object]] = asyncio.to_thread  # see AppContext.offload
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        # Frames that went over a render limit, refused at once for a while: asked again (in another window,
+        # say), they would hold a render process for as long again. Used from the event loop only.
+        self._refused: TTLCache[tuple[str, int], str] = TTLCache(REFUSED_FRAMES, REFUSED_SECONDS)
 
     async def _call(self, fn: Callable[..., T], *args: object) -> T:
         return await self.offload(fn, *args)  # type: ignore[return-value]
@@ -255,6 +218,9 @@ class Renderer:
         if cached is not None:
             self._memory.put(key, cached)
             return cached
+        refused = self._refused.get((request.file_id, request.frame))
+        if refused is not None:
+            raise RenderLimitExceeded(refused)
         waiting = self._inflight.get(key)
         if waiting is not None:  # this process is already rendering it
             return await asyncio.shield(waiting)
@@ -280,8 +246,9 @@ class Renderer:
                     cached = await self._call(self._cached, key)  # finished while we asked
                     if cached is not None:
                         return cached
-                    png = await self._pool.render(self._with_header(request))
+                    png = await self._compute(request)
                     await self._call(self._store.put_bytes, key, png)
+                    await self._call(self._unless_deleted, request.file_id)
                     return png
                 finally:
                     await self._call(self._leases.release, key)
@@ -294,6 +261,30 @@ class Renderer:
                     return cached
                 if not await self._call(self._leases.held, key):
                     break  # it failed or died: try to take over
+
+    async def _compute(self, request: RenderRequest) -> bytes:
+        """The PNG from a render process. A file deleted meanwhile is a 404, whatever the render made of its
+        blob going away; a blob lost while its row remains is a server error."""
+        try:
+            return await self._pool.run(_render, self._with_header(request))
+        except AppError as exc:
+            if not await self._call(self._exists, request.file_id):
+                raise FileNotFound() from None
+            if isinstance(exc, RenderLimitExceeded):
+                log.warning("render of file %s frame %d refused: %s", request.file_id, request.frame, exc.message)
+                self._refused[request.file_id, request.frame] = exc.message
+            if isinstance(exc, FileNotFound):
+                log.error("the blob of file %s is missing", request.file_id)
+                raise AppError("The stored file could not be read.") from None
+            raise
+
+    def _unless_deleted(self, file_id: str) -> None:
+        """Remove the render just stored if its file was deleted meanwhile. Checked after storing it: either
+        this sees the row gone, or the delete commits later and its purge, which follows its commit, finds
+        the render."""
+        if not self._exists(file_id):
+            self._store.delete_prefix(f"{RENDERS}/{file_id}")  # as the delete's purge does
+            raise FileNotFound()
 
     def _with_header(self, request: RenderRequest) -> RenderRequest:
         """The request with the header's render attributes when this process has them in memory (from the
