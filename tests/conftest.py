@@ -36,7 +36,6 @@ def _cheap_password_hashing() -> Iterator[None]:
     from argon2 import PasswordHasher
 
     from dicom_api.auth import passwords
-
     from dicom_api.services.signin import PasswordWork
 
     saved = passwords._hasher, passwords._DUMMY_HASH
