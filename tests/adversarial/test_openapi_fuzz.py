@@ -1,4 +1,4 @@
-"""Every operation of the OpenAPI document, fuzzed by schemathesis with a fixed seed, as a signed-in user.
+"""Every operation of the OpenAPI document, fuzzed by schemathesis with fixed cases, as a user and as the admin.
 
 Valid and invalid requests alike (schemathesis generates both): no answer is a 5xx, and every 4xx is
 {"error": "<message>"}. Requests go through the in-process app; a failure prints the case to reproduce it.
@@ -19,9 +19,9 @@ from schemathesis.checks import not_a_server_error
 
 from dicom_api.main import create_app
 from tests.adversarial.probe import error_message
-from tests.helpers import make_client, settings_for
+from tests.helpers import ADMIN_PASSWORD, login, make_client, settings_for
 
-MAX_EXAMPLES = 25  # per operation: about a minute for the whole document
+MAX_EXAMPLES = 15  # per operation and account: about a minute for the whole document
 _SENT = ("method", "url", "headers", "params", "cookies", "json", "data", "files")
 
 
@@ -35,10 +35,15 @@ def _document() -> dict[str, Any]:
 schema = schemathesis.openapi.from_dict(_document())
 
 
-@pytest.fixture(scope="module")
-def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The in-process app, its own database, every request carrying a regular user's bearer token."""
-    yield from make_client(settings_for(tmp_path_factory.mktemp("fuzz") / "data"), as_user="fuzzer")
+@pytest.fixture(scope="module", params=["user", "admin"])
+def fuzzed_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The in-process app, its own database, every request carrying the bearer token of a regular user, or of
+    the administrator (who reaches the account and audit operations a user is refused)."""
+    settings = settings_for(tmp_path_factory.mktemp("fuzz") / "data")
+    for client in make_client(settings, as_user="fuzzer" if request.param == "user" else None):
+        if request.param == "admin":
+            client.headers["Authorization"] = f"Bearer {login(client, 'admin', ADMIN_PASSWORD)}"
+        yield client
 
 
 @schema.parametrize()
