@@ -325,7 +325,7 @@ def absurd_value(rng: random.Random, data: bytes, elements: list[Element]) -> tu
     candidates = [e.tag for e in _whole(elements) if e.tag != 0x7FE00010 and e.vr != "SQ"]
     tag = rng.choice(_TELLING) if rng.random() < 0.5 or not candidates else rng.choice(candidates)
     value = rng.choice(ABSURD)
-    if tag in _VR_OF and _VR_OF[tag] == "US" or any(e.tag == tag and e.vr in {"US", "SS"} for e in elements):
+    if _VR_OF.get(tag) == "US" or any(e.tag == tag and e.vr in {"US", "SS"} for e in elements):
         value = value[:2]  # a binary attribute: the first bytes of the absurd text as its value
     data, how = _set_value(data, elements, tag, value)
     shown = value if len(value) <= 24 else value[:8] + b"... (%d bytes)" % len(value)

@@ -39,9 +39,12 @@ def address_space_ceiling() -> Iterator[int | None]:
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     ceiling = psutil.Process().memory_info().vms + HEADROOM
-    if hard != resource.RLIM_INFINITY:
-        ceiling = min(ceiling, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+    ceiling = min([ceiling] + [limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY])
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+    except (ValueError, OSError):  # a platform that does not enforce it may refuse it (macOS can)
+        yield None
+        return
     try:
         yield ceiling
     finally:
