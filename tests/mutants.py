@@ -208,6 +208,12 @@ def flip_bytes(rng: random.Random, data: bytes, elements: list[Element]) -> tupl
     return bytes(out), f"bytes XOR-ed at offsets {offsets}"
 
 
+def _instead(rng: random.Random, data: bytes, elements: list[Element], missing: str) -> tuple[bytes, str]:
+    """Bytes flipped, for a base file that lacks what the drawn mutation needs; the detail says so."""
+    data, detail = flip_bytes(rng, data, elements)
+    return data, f"{missing}, so {detail}"
+
+
 def truncate(rng: random.Random, data: bytes, elements: list[Element]) -> tuple[bytes, str]:
     header_end = _header_end(data, elements)
     cut = rng.choice(
@@ -238,7 +244,7 @@ def delete_bytes(rng: random.Random, data: bytes, elements: list[Element]) -> tu
 
 def length_field(rng: random.Random, data: bytes, elements: list[Element]) -> tuple[bytes, str]:
     if not elements:
-        return flip_bytes(rng, data, elements)
+        return _instead(rng, data, elements, "no element found")
     pixel = [e for e in elements if e.tag == 0x7FE00010]
     element = rng.choice(pixel) if pixel and rng.random() < 0.3 else rng.choice(elements)
     offset, width = element.length_field
@@ -258,7 +264,7 @@ _VRS = ["UN", "OB", "OW", "SQ", "US", "UL", "SS", "FD", "FL", "DS", "IS", "CS", 
 def vr_replaced(rng: random.Random, data: bytes, elements: list[Element]) -> tuple[bytes, str]:
     explicit = [e for e in elements if e.vr is not None]
     if not explicit:
-        return flip_bytes(rng, data, elements)
+        return _instead(rng, data, elements, "no explicit VR")
     element = rng.choice(explicit)
     vr = rng.choice([v for v in _VRS if v != element.vr])
     at = element.offset + 4
@@ -272,7 +278,7 @@ def _whole(elements: list[Element]) -> list[Element]:
 def tag_duplicated(rng: random.Random, data: bytes, elements: list[Element]) -> tuple[bytes, str]:
     whole = _whole(elements)
     if not whole:
-        return flip_bytes(rng, data, elements)
+        return _instead(rng, data, elements, "no element of defined length")
     element = rng.choice(whole)
     copy = data[element.offset : element.end]
     target = rng.choice([element.end, rng.choice(elements).offset])
@@ -287,7 +293,7 @@ def tags_out_of_order(rng: random.Random, data: bytes, elements: list[Element]) 
     whole = _whole(elements)
     pairs = [(a, b) for a, b in zip(whole, whole[1:], strict=False) if a.end == b.offset]
     if not pairs:
-        return flip_bytes(rng, data, elements)
+        return _instead(rng, data, elements, "no two adjacent elements")
     first, second = rng.choice(pairs)
     swapped = data[second.offset : second.end] + data[first.offset : first.end]
     return data[: first.offset] + swapped + data[second.end :], f"{first.name} and {second.name} swapped"
@@ -371,7 +377,7 @@ def transfer_syntax_swapped(rng: random.Random, data: bytes, elements: list[Elem
     """Another Transfer Syntax UID, with the meta group length kept right so that the data set is read with it."""
     current = next((e for e in elements if e.tag == _TRANSFER_SYNTAX), None)
     if current is None:
-        return flip_bytes(rng, data, elements)
+        return _instead(rng, data, elements, "no Transfer Syntax UID")
     uid = rng.choice([s for s in _SYNTAXES if s != _text(data, current)])
     data, _ = _set_value(data, elements, _TRANSFER_SYNTAX, uid.encode())
     new = layout(data)
@@ -400,7 +406,7 @@ def codestream_header(rng: random.Random, data: bytes, elements: list[Element]) 
     offsets (PS3.5 G.5)."""
     start = _fragment_start(data, elements)
     if start is None:
-        return flip_bytes(rng, data, elements)
+        return _instead(rng, data, elements, "no encapsulated Pixel Data")
     out = bytearray(data)
     fragment = bytes(data[start : start + 4096])
     siz = fragment.find(b"\xff\x4f\xff\x51") + 2  # SOC then SIZ, at the start or inside a JP2 box

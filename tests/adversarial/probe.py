@@ -7,6 +7,7 @@ is reported with its traceback's last lines) or a real server over loopback.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from typing import Any
 
@@ -117,10 +118,25 @@ def _traceback_tail(exc: BaseException, frames: int = 3) -> str:
     shown = stack[-frames:] + ([ours[-1]] if ours and ours[-1] not in stack[-frames:] else [])
     where = " <- ".join(_frame(f) for f in reversed(shown))
     message = str(exc) if len(str(exc)) <= 160 else str(exc)[:160] + "..."
-    return f"{type(exc).__name__}: {message} at {where}"
+    return f"{type(exc).__name__}: {message} at {where}{_remote_origin(exc)}"
+
+
+def _remote_origin(exc: BaseException) -> str:
+    """Where an error raised in a worker process came from: concurrent.futures chains the worker's traceback, as
+    text, to the error it re-raises."""
+    remote = getattr(exc.__cause__, "tb", None)
+    if not isinstance(remote, str):
+        return ""
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', remote)
+    ours = [f for f in frames if "dicom_api" in f[0].replace("\\", "/")]
+    shown = [frames[-1]] + ([ours[-1]] if ours and ours[-1] != frames[-1] else []) if frames else []
+    return "; in the worker: " + " <- ".join(f"{_short_path(path)}:{line} {name}" for path, line, name in shown)
 
 
 def _frame(frame: traceback.FrameSummary) -> str:
-    path = frame.filename.replace("\\", "/")
-    short = path.split("dicom_api/", 1)[1] if "dicom_api/" in path else path.rsplit("/", 2)[-1]
-    return f"{short}:{frame.lineno} {frame.name}"
+    return f"{_short_path(frame.filename)}:{frame.lineno} {frame.name}"
+
+
+def _short_path(filename: str) -> str:
+    path = filename.replace("\\", "/")
+    return path.split("dicom_api/", 1)[1] if "dicom_api/" in path else path.rsplit("/", 1)[-1]
