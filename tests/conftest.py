@@ -19,8 +19,8 @@ from tests.helpers import make_client, settings_for
 from tests.s3 import create_bucket, moto_endpoint, remove_bucket
 
 # The PostgreSQL pass runs these, less PASS_ONCE: what never touches a database, and what checks DICOM
-# content, whose database part (one row per upload) every other test exercises. The rest (unit tests, say)
-# runs in the SQLite pass only.
+# content, whose database part (one row per upload) every other test exercises. The rest (unit tests and
+# tests/adversarial, whose mutants and fuzzing no database changes, say) runs in the SQLite pass only.
 POSTGRES_PASS = ("tests/integration/", "tests/e2e/")
 PASS_ONCE = (
     "tests/integration/test_storage.py",  # the filesystem blob store alone
