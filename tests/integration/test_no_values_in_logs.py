@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from dicom_api.config import Settings
 from dicom_api.logs import structural_message, withhold_file_values
-from dicom_api.services.rendering import _init_worker
+from dicom_api.services.rendering import open_worker_store
 from tests.odd_files import DISTINCTIVE_NAME, refused_warning_file, warning_files
 
 
@@ -87,7 +87,7 @@ def test_render_processes_withhold_values(settings: Settings, capfd: pytest.Capt
     # What a process without the filter writes: the test can fail.
     assert surname in capfd.readouterr().err
     assert any(surname in m for m in logged)
-    logged = _warn_in_a_process(data, _init_worker, (settings.storage_url, None))
+    logged = _warn_in_a_process(data, open_worker_store, (settings.storage_url, None))
     assert surname not in capfd.readouterr().err
     assert logged
     assert not any(surname in m for m in logged)
