@@ -187,6 +187,14 @@ def test_stored_window_after_rescale() -> None:
     _assert_close(image, _as_png_values(linear(RAMP * 2.0 - 100, 100, 400)))
 
 
+def test_rescale_that_is_no_number_is_ignored_as_an_unusable_window_is() -> None:
+    ds = _grey(RAMP, signed=True)
+    ds.RescaleSlope = 2
+    ds.add_new(0x00281052, "CS", "ABC")  # Rescale Intercept written as text under another VR
+    ds.WindowCenter, ds.WindowWidth = 100, 400
+    _assert_close(_render(_file(ds)), _as_png_values(linear(RAMP.astype(float), 100, 400)))
+
+
 @pytest.mark.parametrize(("function", "formula"), [("LINEAR_EXACT", linear_exact), ("SIGMOID", sigmoid)])
 def test_stored_voi_lut_function(function: str, formula) -> None:
     ds = _grey(RAMP, signed=True)

@@ -396,7 +396,7 @@ def grayscale_to_8bit(arr: np.ndarray, ds: Dataset, window: Window | None = None
 
 
 def _to_8bit(values: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarray:
-    modality = np.asarray(apply_modality_lut(values, ds), dtype=np.float64)
+    modality = _modality(values, ds)
     chosen = window or first_window(ds)
     out = None
     if chosen is not None:
@@ -412,6 +412,16 @@ def _to_8bit(values: np.ndarray, ds: Dataset, window: Window | None) -> np.ndarr
     np.rint(out, out=out)
     np.clip(out, 0, 255, out=out)
     return out.astype(np.uint8)
+
+
+def _modality(values: np.ndarray, ds: Dataset) -> np.ndarray:
+    """The Modality LUT (PS3.3 C.11.1) applied; one that cannot be applied (a Rescale Intercept stored as
+    text, a table that does not fit its descriptor) is ignored, as an unusable window is: the stored values
+    are shown as they are (identity transformation)."""
+    try:
+        return np.asarray(apply_modality_lut(values, ds), dtype=np.float64)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+        return np.asarray(values, dtype=np.float64)
 
 
 def first_window(ds: Dataset) -> Window | None:
