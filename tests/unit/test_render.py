@@ -13,11 +13,10 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
 from pydicom.uid import (
-    ExplicitVRLittleEndian,
     JPEGBaseline8Bit,
     SecondaryCaptureImageStorage,
     generate_uid,
@@ -25,6 +24,7 @@ from pydicom.uid import (
 
 from dicom_api.dicom.render import Window, apply_window, render_png
 from dicom_api.errors import InvalidParameter, NoImage, UndecodableImage
+from tests.bombs import to_file as _file
 from tests.helpers import sample
 
 
@@ -146,16 +146,6 @@ def _rgb(pixels: np.ndarray, bits_stored: int) -> Dataset:
     ds.BitsStored, ds.HighBit = bits_stored, bits_stored - 1
     ds.PixelData = pixels.tobytes()
     return ds
-
-
-def _file(ds: Dataset, syntax: str = ExplicitVRLittleEndian) -> bytes:
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.file_meta.TransferSyntaxUID = syntax
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True, implicit_vr=False, little_endian=True)
-    return buffer.getvalue()
 
 
 def _render(data: bytes | Path, frame: int = 1, window: Window | None = None) -> np.ndarray:
