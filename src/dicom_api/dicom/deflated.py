@@ -48,12 +48,11 @@ def is_deflated(fp: BinaryIO) -> bool:
     """Whether the file's transfer syntax is Deflated Explicit VR Little Endian; ``fp`` is rewound."""
     start = fp.tell()
     try:
-        meta = read_file_meta(fp)[1]
-    except Exception:
+        return str(read_file_meta(fp)[1].get("TransferSyntaxUID", "")) == DeflatedExplicitVRLittleEndian
+    except Exception:  # a malformed group (an unknown VR, say) raises only when a value is read
         return False  # not this reader's to judge: the caller's parse reports it
     finally:
         fp.seek(start)
-    return str(meta.get("TransferSyntaxUID", "")) == DeflatedExplicitVRLittleEndian
 
 
 @contextmanager

@@ -7,6 +7,7 @@ PS3.3 C.7.6.3.1.2) become RGB. Overlays are never burned in.
 
 from __future__ import annotations
 
+import pickle
 import struct
 import sys
 from dataclasses import dataclass
@@ -110,7 +111,11 @@ def render_header(ds: Dataset, pixel_offset: int) -> RenderHeader:
         subset.file_meta.TransferSyntaxUID = meta.TransferSyntaxUID
     implicit, little = ds.original_encoding
     subset.set_original_encoding(implicit, little, ds.original_character_set)
-    return RenderHeader(subset, pixel_offset)
+    header = RenderHeader(subset, pixel_offset)
+    # It is sent to a render process: an element pydicom left half-converted (a value it could not read)
+    # does not pickle, so that header is refused here and the render process parses the file itself.
+    pickle.dumps(header)
+    return header
 
 
 def render_array(
