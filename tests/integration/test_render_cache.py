@@ -14,6 +14,7 @@ from dicom_api.config import Settings
 from dicom_api.errors import RenderLimitExceeded
 from dicom_api.services.render_pool import RenderPool
 from dicom_api.services.rendering import Renderer, RenderRequest
+from tests.corpus import CORPUS
 from tests.helpers import add_user, make_client, sample
 
 CT = sample("CT_small.dcm")
@@ -162,3 +163,18 @@ def test_errors_are_not_cached(client: TestClient, settings: Settings, upload) -
 def test_second_user_with_a_token_is_unrelated(client: TestClient) -> None:
     other = add_user(client, "bob")
     assert client.get("/files", headers={"Authorization": f"Bearer {other}"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["pydicom/CT_small.dcm", "pydicom-data/OT-PAL-8-face.dcm", "pydicom-data/gdcm-US-ALOKA-16.dcm"]
+)
+def test_first_renders_in_render_processes_with_the_upload_header(settings: Settings, name: str) -> None:
+    """What the upload kept of the header travels to a real render process, or the process parses the
+    file itself: a palette image's converted LUT Descriptors do not pickle, which once made its first
+    render a 500 wherever renders ran in processes."""
+    for client in make_client(settings.model_copy(update={"render_workers": 1})):
+        response = client.post("/upload/dicom", files={"file": ("f.dcm", CORPUS[name].read_bytes())})
+        assert response.status_code == 201, response.text
+        png = client.get(f"/download/png/{response.json()['file_id']}")
+        assert png.status_code == 200, png.text
+        assert png.content.startswith(b"\x89PNG")

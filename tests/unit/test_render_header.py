@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from dicom_api.dicom.inspect import inspect_dicom
-from dicom_api.dicom.render import render_header, render_png
+from dicom_api.dicom.render import RenderHeader, render_header, render_png
 from dicom_api.errors import AppError
 from tests.corpus import CORPUS
 
@@ -19,7 +21,12 @@ def test_same_png_with_the_upload_header(name: str) -> None:
         pytest.skip("refused at upload")
     if summary.header is None:
         pytest.skip("a large value was left unread: the header is parsed later")
-    header = render_header(summary.header, summary.header_length)
+    try:
+        header: RenderHeader | None = render_header(summary.header, summary.header_length)
+    except (AttributeError, pickle.PicklingError):
+        # pydicom's converted LUT Descriptors do not pickle: such a header is not sent to a render process,
+        # which parses the file itself (tests/integration/test_render_cache.py renders them in processes).
+        header = None
     for frame in sorted({1, summary.number_of_frames or 1}):
         with path.open("rb") as fp:
             try:
