@@ -102,12 +102,14 @@ def test_honest_and_merely_odd_files_render(client: TestClient, upload, name: st
 def test_limits_are_settings(tmp_path: Path) -> None:
     """A deflated file stored under generous limits cannot make a read blow up once they are lowered: its
     header and its render answer 422, naming the setting."""
-    data_dir = tmp_path / "data"
-    generous = make_client(settings_for(data_dir))
+    settings = settings_for(tmp_path / "data")
+    generous = make_client(settings)
     client = next(generous)
     file_id = client.post("/upload/dicom", files={"file": ("f.dcm", bombs.honest_deflated(512, 512))}).json()["file_id"]
     generous.close()
-    strict = make_client(settings_for(data_dir, max_inflated_bytes=256 * 1024, max_frame_bytes=1024), as_user=None)
+    # The same database and blobs (settings_for would give PostgreSQL a new database), lower limits.
+    lowered = settings.model_copy(update={"max_inflated_bytes": 256 * 1024, "max_frame_bytes": 1024})
+    strict = make_client(lowered, as_user=None)
     client = next(strict)
     client.headers["Authorization"] = f"Bearer {login(client, 'alice', 'alice-password-123')}"
     for path in (f"/download/png/{file_id}", f"/files/{file_id}/attributes"):

@@ -247,8 +247,7 @@ class Renderer:
                     if cached is not None:
                         return cached
                     png = await self._compute(request)
-                    await self._call(self._store.put_bytes, key, png)
-                    await self._call(self._unless_deleted, request.file_id)
+                    await self._call(self._keep, key, png, request.file_id)
                     return png
                 finally:
                     await self._call(self._leases.release, key)
@@ -277,6 +276,16 @@ class Renderer:
                 log.error("the blob of file %s is missing", request.file_id)
                 raise AppError("The stored file could not be read.") from None
             raise
+
+    def _keep(self, key: str, png: bytes, file_id: str) -> None:
+        """Store the render beside its file; FileNotFound when the file was deleted meanwhile."""
+        try:
+            self._store.put_bytes(key, png)
+        except FileNotFoundError:  # the delete's purge removed the folder the render was being written to
+            if not self._exists(file_id):
+                raise FileNotFound() from None
+            raise
+        self._unless_deleted(file_id)
 
     def _unless_deleted(self, file_id: str) -> None:
         """Remove the render just stored if its file was deleted meanwhile. Checked after storing it: either
