@@ -5,7 +5,7 @@ here (build/wheelhouse, remade when pyproject.toml changes), and where no regist
 (python:3.11-slim), a Debian base is made from Debian's packages with debootstrap (root, Linux).
 
 The image carries the SHA-256 of what it is built from (Dockerfile, pyproject.toml, README.md, src/, the base's
-name) as the label org.dicom-api.source and the tag dicom-api:src-<first 12 hex>; an image of the same sources is
+id) as the label org.dicom-api.source and the tag dicom-api:src-<first 12 hex>; an image of the same sources is
 reused, not rebuilt. The container tests build through here too.
 """
 
@@ -38,7 +38,11 @@ PULL_SECONDS = 300
 
 
 class ImageError(RuntimeError):
-    """The image cannot be built here; the message says what is missing."""
+    """The image build failed; the message says which step."""
+
+
+class ImageUnavailable(ImageError):
+    """This machine cannot build the image (no engine, no base); the message says what is missing."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,12 @@ def find_engine() -> tuple[str, ...]:
         if answer.returncode == 0:
             return command
         tried.append(f"{name}: `{name} info` failed: {answer.stderr.strip().splitlines()[-1:] or ['no output']}")
-    raise ImageError("building the image needs podman or docker (" + "; ".join(tried) + ")")
+    raise ImageUnavailable("building the image needs podman or docker (" + "; ".join(tried) + ")")
 
 
-def source_hash(base: str) -> str:
-    """SHA-256 of every file the image is built from, by path and content, and of the base image's name."""
-    digest = hashlib.sha256(base.encode())
+def source_hash(base_id: str) -> str:
+    """SHA-256 of every file the image is built from, by path and content, and of the base image's id."""
+    digest = hashlib.sha256(base_id.encode())
     files = [ROOT / name for name in SOURCES]
     files += sorted(p for p in (ROOT / "src").rglob("*") if p.is_file() and not _generated(p))
     for path in files:
@@ -128,7 +132,7 @@ def ensure_base(engine: tuple[str, ...], base: str, say: Say) -> str:
     except subprocess.TimeoutExpired:
         pass
     if base != DEFAULT_BASE:
-        raise ImageError(f"the base image {base} is neither here nor pullable")
+        raise ImageUnavailable(f"the base image {base} is neither here nor pullable")
     if _labels(engine, DEBIAN_BASE) is not None:
         say(f"no registry answers for {base}: building on {DEBIAN_BASE}, made earlier from Debian's packages")
         return DEBIAN_BASE
@@ -140,7 +144,7 @@ def make_debian_base(engine: tuple[str, ...], say: Say) -> None:
     """Debian bookworm (Python 3.11) from Debian's package mirror: debootstrap into a folder, then import it."""
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        raise ImageError(
+        raise ImageUnavailable(
             f"no registry answers for {DEFAULT_BASE}; making a Debian base instead needs debootstrap, run as root "
             f"on Linux (apt-get install debootstrap), or pass --base IMAGE (any Debian-like image with Python 3.11)"
         )
@@ -182,7 +186,7 @@ def ensure_wheelhouse(python: str, say: Say) -> None:
         [python, "-c", "import sys; print(sys.platform, *sys.version_info[:2])"], capture_output=True, text=True
     ).stdout.split()
     if version != ["linux", "3", "11"]:
-        raise ImageError("the wheelhouse needs Python 3.11 on Linux, the image's; run dev.py with it")
+        raise ImageUnavailable("the wheelhouse needs Python 3.11 on Linux, the image's; run dev.py with it")
     dependencies = tomllib.loads(pyproject.decode())["project"]["dependencies"]
     say(f"making the wheelhouse: {len(dependencies)} dependencies and theirs, as wheels ...")
     shutil.rmtree(WHEELHOUSE, ignore_errors=True)
@@ -206,7 +210,10 @@ def build(
     started = time.monotonic()
     engine = find_engine()
     base = ensure_base(engine, base, say)
-    digest = source_hash(base)
+    base_id = subprocess.run(
+        [*engine, "image", "inspect", "--format", "{{.Id}}", base], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    digest = source_hash(base_id)
     by_source = f"{REPOSITORY}:src-{digest[:12]}"
     labels = _labels(engine, by_source)
     if labels is not None and labels.get(LABEL) == digest:
