@@ -57,7 +57,7 @@ class Image:
 
 def find_engine() -> tuple[str, ...]:
     """podman, else docker: the first one installed that answers `info` (a docker CLI without its daemon does not).
-    DICOM_API_CONTAINER_ENGINE=podman|docker chooses one."""
+    DICOM_API_CONTAINER_ENGINE=podman|docker chooses one; podman runs with runc where it is installed."""
     wanted = os.environ.get("DICOM_API_CONTAINER_ENGINE", "")
     candidates = [wanted] if wanted else ["podman", "docker"]
     tried = []
@@ -67,10 +67,11 @@ def find_engine() -> tuple[str, ...]:
             tried.append(f"{name}: not installed")
             continue
         command: tuple[str, ...] = (path,)
-        if name == "podman" and shutil.which("runc"):
+        runtime = os.environ.get("DICOM_API_PODMAN_RUNTIME", "runc" if shutil.which("runc") else "")
+        if name == "podman" and runtime:
             # crun, podman's default runtime, fails on some hosts' cgroup set-ups; runc, the reference runtime,
-            # runs everywhere podman does.
-            command = (path, "--runtime", "runc")
+            # runs where podman does. DICOM_API_PODMAN_RUNTIME= (empty) keeps podman's own choice.
+            command = (path, "--runtime", runtime)
         answer = subprocess.run([*command, "info"], capture_output=True, text=True, check=False)
         if answer.returncode == 0:
             return command

@@ -19,6 +19,17 @@ CT = get_testdata_file("CT_small.dcm")
 RTPLAN = get_testdata_file("rtplan.dcm")
 
 
+def scaled_environment(database_url: str, s3_endpoint: str, bucket: str) -> dict[str, str]:
+    """What a container beyond one machine is given: the variables of docker-compose.yml's api service."""
+    return {
+        "DICOM_API_DATABASE_URL": database_url,
+        "DICOM_API_JWT_SECRET": JWT_SECRET,
+        "DICOM_API_ADMIN_PASSWORD": "container-admin-password-0123",
+        "DICOM_API_WORKERS": "2",
+        **moto_environment(s3_endpoint, bucket, "files"),
+    }
+
+
 def _upload(client: httpx.Client, data: bytes, name: str = "f.dcm") -> httpx.Response:
     return client.post("/upload/dicom", files={"file": (name, data, "application/dicom")})
 
@@ -142,13 +153,7 @@ def test_two_containers_on_postgres_and_s3(
 ) -> None:
     """Everything through environment variables, as the compose file sets them; the second container finds the
     first one's schema, users and files."""
-    env = {
-        "DICOM_API_DATABASE_URL": fresh_postgres_url,
-        "DICOM_API_JWT_SECRET": JWT_SECRET,
-        "DICOM_API_ADMIN_PASSWORD": "container-admin-password-0123",
-        "DICOM_API_WORKERS": "2",
-        **moto_environment(s3_endpoint, s3_bucket, "files"),
-    }
+    env = scaled_environment(fresh_postgres_url, s3_endpoint, s3_bucket)
     first = start(env=env, host_network=True)
     second = start(env=env, host_network=True)
     with first.client() as one, second.client() as two:
