@@ -18,7 +18,9 @@ RUN if ls /wheelhouse/*.whl >/dev/null 2>&1; then set -- --no-index --find-links
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir --no-deps --no-build-isolation . && rm -rf /src/build
+# pip and setuptools install; the service does not need them at run time.
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && pip uninstall --yes setuptools pip && rm -rf /src/build
 
 FROM ${BASE_IMAGE}
 ENV PATH=/opt/dicom-api/bin:$PATH \

@@ -158,10 +158,7 @@ def make_debian_base(engine: tuple[str, ...], say: Say) -> None:
             "debootstrap",
             stdout=subprocess.DEVNULL,
         )
-        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):  # package downloads: not needed at run time
-            for item in (root / cache).glob("*"):
-                if item.is_file():
-                    item.unlink()
+        _trim(root)
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         try:
             _call([*engine, "import", "--change", 'CMD ["python3"]', "-", DEBIAN_BASE], "import", stdin=tar.stdout)
@@ -170,6 +167,23 @@ def make_debian_base(engine: tuple[str, ...], say: Say) -> None:
                 tar.stdout.close()
             tar.wait()
     say(f"made {DEBIAN_BASE} in {time.monotonic() - started:.0f} s")
+
+
+def _trim(root: Path) -> None:
+    """What a server never reads: package downloads, manuals, translations (about 50 MB). The packages' copyright
+    files stay, as Debian's licences ask."""
+    for folder in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/man", "usr/share/info"):
+        for item in (root / folder).glob("*"):
+            if item.is_file():
+                item.unlink()
+            elif item.is_dir():
+                shutil.rmtree(item)
+    for item in (root / "usr/share/locale").glob("*"):
+        if item.is_dir():  # translations; locale.alias, a file, is read by the C library
+            shutil.rmtree(item)
+    for item in (root / "usr/share/doc").rglob("*"):
+        if item.is_file() and item.name != "copyright":
+            item.unlink()
 
 
 def ensure_wheelhouse(python: str, say: Say) -> None:
@@ -219,8 +233,9 @@ def build(
     labels = _labels(engine, by_source)
     if labels is not None and labels.get(LABEL) == digest:
         _call([*engine, "tag", by_source, tag], "tag")
-        say(f"{tag}: reused {by_source}, built earlier from the same sources")
-        return Image(engine, tag, digest, _size(engine, tag), True, time.monotonic() - started)
+        size = _size(engine, tag)
+        say(f"{tag}: reused {by_source}, built earlier from the same sources ({size / 1e6:.0f} MB)")
+        return Image(engine, tag, digest, size, True, time.monotonic() - started)
     ensure_wheelhouse(python, say)
     say(f"building {tag} on {base} with {Path(engine[0]).name} ...")
     command = [*engine, "build"]

@@ -15,6 +15,8 @@ from pydicom.data import get_testdata_file
 from tests.containers.conftest import JWT_SECRET, Start, healthcheck_command, volume_name
 from tests.s3 import moto_environment, s3_objects
 
+pytestmark = pytest.mark.slow
+
 CT = get_testdata_file("CT_small.dcm")
 RTPLAN = get_testdata_file("rtplan.dcm")
 
