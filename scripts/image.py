@@ -75,7 +75,8 @@ def find_engine() -> tuple[str, ...]:
         answer = subprocess.run([*command, "info"], capture_output=True, text=True, check=False)
         if answer.returncode == 0:
             return command
-        tried.append(f"{name}: `{name} info` failed: {answer.stderr.strip().splitlines()[-1:] or ['no output']}")
+        last = (answer.stderr.strip().splitlines() or ["no output"])[-1]
+        tried.append(f"{name}: `{name} info` failed: {last}")
     raise ImageUnavailable("building the image needs podman or docker (" + "; ".join(tried) + ")")
 
 
