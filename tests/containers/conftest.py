@@ -95,7 +95,7 @@ class Container:
         wait_healthy(self)
 
     def remove(self) -> None:
-        self.image.run("rm", "--force", self.name)
+        self.image.run("rm", "--force", "--volumes", self.name)
 
     def logs(self) -> str:
         answer = self.image.run("logs", self.name, check=False)
@@ -169,7 +169,7 @@ def start(image: Built) -> Iterator[Start]:
 
     yield _start
     for name in names:
-        image.run("rm", "--force", name, check=False)
+        image.run("rm", "--force", "--volumes", name, check=False)
     for volume in volumes:
         image.run("volume", "rm", "--force", volume, check=False)
 
