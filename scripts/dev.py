@@ -1,4 +1,4 @@
-"""The README's commands, portable to Windows: python scripts/dev.py run | test | lint | bench [NAME [ARGS]].
+"""The README's commands, portable to Windows: python scripts/dev.py run | test | lint | bench [NAME [ARGS]] | image.
 
 Each command first makes sure the project's virtual environment (.venv) exists and has the project
 installed with its development tools; it reinstalls only when pyproject.toml changes.
@@ -6,6 +6,9 @@ installed with its development tools; it reinstalls only when pyproject.toml cha
 `test [PYTEST ARGS]` runs pytest twice, the arguments passed to both: the whole suite on SQLite, then the
 integration and e2e tests on the PostgreSQL server of DICOM_API_TEST_POSTGRES_URL (tests/conftest.py says
 which tests the second pass leaves out). It fails when either pass fails.
+
+`image [--base IMAGE] [--tag TAG]` builds the container image (dicom-api:local) with podman or docker, offline
+if need be; see scripts/image.py.
 """
 
 from __future__ import annotations
@@ -47,10 +50,15 @@ def _run(cmd: list[str]) -> None:
 
 def main() -> int:
     command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
-    if command not in {"run", "test", "lint", "bench"}:
+    if command not in {"run", "test", "lint", "bench", "image"}:
         print(__doc__)
         return 2
     ensure_env()
+    if command == "image":  # the wheelhouse is made with .venv's pip
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from image import main as image_main
+
+        return image_main(args, str(PYTHON))
     if command == "run":
         _run([str(PYTHON), "-m", "dicom_api.cli", "migrate"])
         return subprocess.call([str(PYTHON), "-m", "dicom_api.cli", "serve", *args], cwd=ROOT)
