@@ -73,6 +73,17 @@ def test_migrations_reach_head_and_go_back(database_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.postgres
+def test_workers_starting_at_once_on_a_new_database_migrate_it_once(fresh_postgres_url: str) -> None:
+    """Containers started together each run `dicom-api migrate`: none fails on the others' tables."""
+    with ThreadPoolExecutor(4) as pool:
+        for outcome in [pool.submit(upgrade, fresh_postgres_url) for _ in range(4)]:
+            outcome.result()
+    engine = make_engine(fresh_postgres_url)
+    assert "files" in set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
 def test_sqlite_syncs_every_commit(tmp_path: Path) -> None:
     """WAL with synchronous=FULL: a commit is on disk when it returns (NORMAL loses the last ones on power loss)."""
     engine = make_engine(f"sqlite:///{(tmp_path / 'db.sqlite3').as_posix()}")

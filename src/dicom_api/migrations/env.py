@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from dicom_api.db.engine import make_engine
 from dicom_api.db.models import Base
+
+MIGRATION_LOCK = 0x44494341  # PostgreSQL advisory lock key of schema migrations ("DICA")
 
 config = context.config
 engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
@@ -17,5 +20,9 @@ with engine.connect() as connection:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Workers or containers started at once on a new database: one migrates while the others wait,
+            # then find the schema at head (Alembic reads the current revision after this).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 engine.dispose()
