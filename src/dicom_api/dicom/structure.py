@@ -89,6 +89,23 @@ def count_elements(
 class _Walker:
     """The walk's state. It counts its position itself: a buffered file's ``tell`` costs a system call."""
 
+    __slots__ = (
+        "fp",
+        "read",
+        "seek",
+        "left",
+        "subject",
+        "strict",
+        "tag_length",
+        "short_length",
+        "long_length",
+        "pos",
+        "position",
+        "size",
+        "too_many",
+        "item_weight",
+    )
+
     def __init__(self, fp: BinaryIO, allowed: int, subject: str, *, little: bool, strict: bool):
         self.fp, self.read, self.seek = fp, fp.read, fp.seek
         self.left, self.subject, self.strict = allowed, subject, strict
@@ -108,6 +125,13 @@ class _Walker:
         self.left -= cost
         if self.left < 0:
             raise InvalidDicom(self.too_many)
+
+    def skip(self, length: int) -> None:
+        self.pos += length
+        if length <= 256:
+            self.read(length)  # copies from the buffer: cheaper than a buffered file's seek
+        else:
+            self.seek(self.pos)
 
     def peek(self, size: int) -> bytes:
         data = self.read(size)
@@ -185,8 +209,7 @@ class _Walker:
         elif self.pos + length > self.size:
             raise self.malformed("is truncated: an attribute's value runs past its end.")
         else:
-            self.pos += length
-            self.seek(self.pos)
+            self.skip(length)
 
     def _holds_items(self, tag: int) -> bool:
         """pydicom's test of an undefined-length implicit element: a sequence by the dictionary, or when an
@@ -223,8 +246,7 @@ class _Walker:
             elif self.strict and self.pos + length > end:  # pydicom reads what there is
                 raise self.malformed("is truncated inside a sequence.")
             elif fragments:
-                self.pos += length
-                self.seek(self.pos)
+                self.skip(length)
             elif length:  # an empty item holds no data set to detect the encoding of
                 self.data_set(self.pos + length, depth, implicit, top=False, stop_at_pixels=False, undefined=False)
         self.position = self.pos
