@@ -18,6 +18,7 @@ from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLSLossless,
@@ -153,6 +154,17 @@ def plain_items_bomb(
         pixels = struct.pack(endian + "HH2sHI", 0x7FE0, 0x0010, b"OB", 0, padding)
     first = _data_set_bytes(ds, implicit=implicit, little=little)
     return preamble.getvalue() + first + head + body + (pixels + bytes(padding) if padding else b"")
+
+
+def private_items_bomb(items: int = 200_000) -> bytes:
+    """Implicit VR: empty items in the defined-length value of a private tag that a private dictionary of
+    pydicom's calls a sequence (GEIIS (0009,xx10)); converted, and so parsed, when the header is checked."""
+    data = plain_items_bomb(0, syntax=ImplicitVRLittleEndian, defined_length=True)
+    data = data[: data.index(struct.pack("<HHI", 0x0008, 0x1115, 0))]
+    creator = b"GEIIS "
+    body = struct.pack("<HHI", 0xFFFE, 0xE000, 0) * items
+    creator_element = struct.pack("<HHI", 0x0009, 0x0010, len(creator)) + creator
+    return data + creator_element + struct.pack("<HHI", 0x0009, 0x1010, len(body)) + body
 
 
 def enhanced_ct(frames: int = 2000) -> bytes:

@@ -182,6 +182,13 @@ def test_a_plain_sequence_of_empty_items_is_refused_before_it_is_parsed(tmp_path
     assert summary.modality == "OT"  # a few empty items are only odd
 
 
+def test_items_in_a_private_sequence_of_implicit_vr_are_counted(tmp_path: Path) -> None:
+    """pydicom reads them as a sequence by its private dictionary (50,000 of them: 2 s)."""
+    with pytest.raises(InvalidDicom, match=TOO_MANY):
+        inspect_dicom(_write(tmp_path, bombs.private_items_bomb(200_000)))
+    inspect_dicom(_write(tmp_path, bombs.private_items_bomb(100)))
+
+
 def test_pixel_data_does_not_buy_the_header_more_items(tmp_path: Path) -> None:
     """The bound is on the header's bytes (before Pixel Data), not the file's."""
     data = bombs.plain_items_bomb(200_000, padding=8 * MIB)

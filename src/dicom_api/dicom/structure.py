@@ -204,7 +204,7 @@ class _Walker:
             raise self.malformed("is truncated: an attribute's value runs past its end.")
         if vr == b"SQ":  # pydicom reads a sequence cut short as far as it goes: so does the walk
             self.items(self.pos + length, False, depth + 1, implicit)
-        elif (vr is None or vr == b"UN") and not self.strict and tag in _SEQUENCE_TAGS:
+        elif (vr is None or vr == b"UN") and not self.strict and self._may_be_sequence(tag, length):
             self.items(self.pos + length, False, depth + 1, True)  # read as Implicit VR (PS3.5 6.2.2)
         elif self.pos + length > self.size:
             raise self.malformed("is truncated: an attribute's value runs past its end.")
@@ -218,6 +218,14 @@ class _Walker:
             return True
         head = self.peek(8)
         return len(head) == 8 and self.tag_length(head)[:2] == (0xFFFE, 0xE000)
+
+    def _may_be_sequence(self, tag: int, length: int) -> bool:
+        """Whether pydicom may read a defined-length value of unknown VR as a sequence when it is converted: by
+        the dictionary, or by a private dictionary (not known here: a private value starting with an item is
+        taken for one)."""
+        if tag in _SEQUENCE_TAGS:
+            return True
+        return bool(tag >> 16 & 1) and length >= 8 and self._holds_items(tag)
 
     def items(self, end: int, undefined: bool, depth: int, implicit: bool, *, fragments: bool = False) -> None:
         """A sequence's items (PS3.5 7.5.1), to ``end`` or its delimiter; ``fragments``: items of encapsulated
