@@ -1,14 +1,16 @@
 """Walk a data set's element structure (PS3.5 7.1, 7.5) without building it, counting elements and items.
 
-pydicom builds a Dataset for every sequence item (about 150 us and 700 bytes each) and converts every element:
-a sequence of empty items (8 bytes each) makes a small upload cost minutes of CPU. This walk reads element
+pydicom builds a Dataset for every sequence item (45 to 90 us and 730 bytes each) and an object per element: a
+sequence of empty items (8 bytes each) makes a small upload cost tens of seconds of CPU. This walk reads element
 headers only, skipping values, so that a data set holding more elements and items than its bytes justify is
 refused before pydicom parses it. Hand-written: pydicom has no reader that skips values and builds nothing.
 
 Two modes. ``strict`` (a deflated data set, always Explicit VR Little Endian): anything malformed is refused.
 Otherwise (a plain file, whatever its encoding) the walk follows pydicom's own tolerance (a data set written
-implicit despite its transfer syntax, an invalid VR read as implicit) and, where it cannot follow the
-structure, stops counting and leaves the judgement to pydicom's parse.
+implicit despite its transfer syntax, an invalid VR read as implicit, lengths running past their sequence or
+item) and, where it cannot follow the structure (a file cut short), stops counting and leaves the judgement to
+pydicom's parse. Both refuse nesting deeper than MAX_SEQUENCE_DEPTH, as the check after the parse would, before
+pydicom's reader recurses into it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-from pydicom.datadict import DicomDictionary  # type: ignore[attr-defined]  # pydicom imports, documents it
+from pydicom.datadict import DicomDictionary  # type: ignore[attr-defined]  # documented, not re-exported
 
 from dicom_api.dicom.nesting import MAX_SEQUENCE_DEPTH, too_deep
 from dicom_api.errors import InvalidDicom
@@ -30,13 +32,13 @@ _UNDEFINED = 0xFFFFFFFF
 # Measured (pydicom 3, one core): parsing costs about 8 us and 400 bytes per element, 45 to 90 us and 730 bytes
 # per item (its Dataset): hence an item weighs 4. Each element or item takes at least 8 bytes, so bytes alone
 # cannot tell a bomb (8 bytes per empty item: 2 bytes per unit) from an honest header; how densely the units
-# sit can. Honest headers: over the test corpus's 243 files, 13 to 40 bytes per element or item (median 22),
-# at least 8.7 bytes per unit; real enhanced multi-frame CT (per-frame functional groups) 19 to 22 per element or
-# item, 11.8 to 15 per unit. The honest worst case found is a
-# synthetic enhanced CT of 2000 frames, 7 per-frame groups of one-digit values each: 31 elements and items
-# (8 items) per frame, 356 bytes, 6.5 bytes per unit; a 10,000-frame one holds 550,000 units. A bomb thus gets
-# at most one item per 16 bytes (1.6 MB: 100,000 items, about 9 s instead of the 200,000 items and 17 s it
-# asks for at 8 bytes each), and the cap bounds any header at 250,000 items (about 22 s).
+# sit can. Honest headers: the test corpus's 243 files spend at least 13 bytes per element or item (median 22),
+# 8.7 per unit; real enhanced multi-frame CT (per-frame functional groups) 19 to 22 per element or item, 11.8
+# to 15 per unit. The densest honest header found is a synthetic enhanced CT of 2000 frames whose 7 per-frame
+# groups hold one-digit values: 31 elements and items (8 items) per frame, 356 bytes, 6.5 bytes per unit; at
+# 10,000 frames it would hold 550,000 units. A bomb thus gets at most one item per 16 bytes (1.6 MB: 100,000
+# items, about 9 s, instead of the 200,000 items and 17 s it asks for at 8 bytes each); the cap bounds any
+# header at 250,000 items (about 22 s).
 ITEM_WEIGHT, BYTES_PER_UNIT, MIN_UNITS, MAX_UNITS = 4, 4, 20_000, 1_000_000
 TOO_MANY_ELEMENTS = (
     "The DICOM header holds more attributes and sequence items than its size allows: at most one attribute per "
