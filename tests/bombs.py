@@ -12,9 +12,13 @@ import zlib
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import (
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLSLossless,
@@ -119,10 +123,84 @@ def items_bomb(items: int = 900_000) -> bytes:
     return deflated_file(head + empty_item * items + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
 
 
-def _data_set_bytes(ds: Dataset) -> bytes:
+def plain_items_bomb(
+    items: int = 200_000, *, syntax: str = ExplicitVRLittleEndian, defined_length: bool = False, padding: int = 0
+) -> bytes:
+    """A plain (not deflated) file whose data set holds a sequence of ``items`` empty items (8 bytes each): 1.6 MB
+    that pydicom parses into as many Dataset objects (17 s, 140 MiB). ``padding``: bytes of Pixel Data after it
+    (native, zeros), which must not buy the header more items."""
+    uid = UID(syntax)
+    implicit, little = uid.is_implicit_VR, uid.is_little_endian
+    endian = "<" if little else ">"
+    ds = Dataset()
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.Modality = "OT"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    meta.TransferSyntaxUID = uid
+    preamble = DicomBytesIO(bytes(128) + b"DICM")
+    preamble.seek(0, 2)
+    write_file_meta_info(preamble, meta)
+    body = struct.pack(endian + "HHI", 0xFFFE, 0xE000, 0) * items
+    if not defined_length:
+        body += struct.pack(endian + "HHI", 0xFFFE, 0xE0DD, 0)
+    length = len(body) if defined_length else 0xFFFFFFFF
+    if implicit:
+        head = struct.pack(endian + "HHI", 0x0008, 0x1115, length)
+        pixels = struct.pack(endian + "HHI", 0x7FE0, 0x0010, padding)
+    else:
+        head = struct.pack(endian + "HH2sHI", 0x0008, 0x1115, b"SQ", 0, length)
+        pixels = struct.pack(endian + "HH2sHI", 0x7FE0, 0x0010, b"OB", 0, padding)
+    first = _data_set_bytes(ds, implicit=implicit, little=little)
+    return preamble.getvalue() + first + head + body + (pixels + bytes(padding) if padding else b"")
+
+
+def private_items_bomb(items: int = 200_000) -> bytes:
+    """Implicit VR: empty items in the defined-length value of a private tag that a private dictionary of
+    pydicom's calls a sequence (GEIIS (0009,xx10)); converted, and so parsed, when the header is checked."""
+    data = plain_items_bomb(0, syntax=ImplicitVRLittleEndian, defined_length=True)
+    data = data[: data.index(struct.pack("<HHI", 0x0008, 0x1115, 0))]
+    creator = b"GEIIS "
+    body = struct.pack("<HHI", 0xFFFE, 0xE000, 0) * items
+    creator_element = struct.pack("<HHI", 0x0009, 0x0010, len(creator)) + creator
+    return data + creator_element + struct.pack("<HHI", 0x0009, 0x1010, len(body)) + body
+
+
+def enhanced_ct(frames: int = 2000) -> bytes:
+    """An honest header as dense as any: an enhanced CT whose 7 per-frame functional groups (PS3.3 C.7.6.16)
+    hold one-digit values; 31 elements and items per frame, 356 bytes."""
+    ds = image(frames=frames)
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"  # Enhanced CT Image Storage
+
+    def group(**values: object) -> list[Dataset]:
+        item = Dataset()
+        for keyword, value in values.items():
+            setattr(item, keyword, value)
+        return [item]
+
+    per_frame = []
+    for index in range(frames):
+        frame = Dataset()
+        frame.FrameContentSequence = group(
+            DimensionIndexValues=[1, index + 1], StackID="1", InStackPositionNumber=index + 1, TemporalPositionIndex=1
+        )
+        frame.PlanePositionSequence = group(ImagePositionPatient=["0", "0", str(index)])
+        frame.PlaneOrientationSequence = group(ImageOrientationPatient=["1", "0", "0", "0", "1", "0"])
+        frame.PixelMeasuresSequence = group(PixelSpacing=["1", "1"], SliceThickness="1")
+        frame.FrameVOILUTSequence = group(WindowCenter="40", WindowWidth="400")
+        frame.PixelValueTransformationSequence = group(RescaleIntercept="0", RescaleSlope="1", RescaleType="HU")
+        frame.CTExposureSequence = group(ExposureTimeInms=1.0, XRayTubeCurrentInmA=100.0, ExposureInmAs=1.0)
+        per_frame.append(frame)
+    ds.PerFrameFunctionalGroupsSequence = per_frame
+    ds.PixelData = bytes(ds.Rows * ds.Columns * frames)
+    return to_file(ds)
+
+
+def _data_set_bytes(ds: Dataset, *, implicit: bool = False, little: bool = True) -> bytes:
     """The data set alone, Explicit VR Little Endian (no preamble, no meta)."""
     buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    ds.save_as(buffer, enforce_file_format=False, implicit_vr=implicit, little_endian=little)
     return buffer.getvalue()
 
 

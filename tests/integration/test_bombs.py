@@ -43,6 +43,13 @@ def test_a_deflated_sequence_of_empty_items_is_refused_at_upload(client: TestCli
     assert "more attributes and items than its size allows" in _error(body)
 
 
+def test_a_plain_sequence_of_empty_items_is_refused_at_upload(client: TestClient) -> None:
+    status, body = _post(client, bombs.plain_items_bomb())
+    assert status == 400
+    assert "more attributes and sequence items than its size allows" in _error(body)
+    assert client.get("/files").json()["total"] == 0
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -8,7 +8,6 @@ before pydicom parses it. pydicom is then handed the inflated stream, an Explici
 
 from __future__ import annotations
 
-import struct
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -20,14 +19,11 @@ from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from dicom_api.dicom.limits import RATIO_FREE_BYTES, DicomLimits
+from dicom_api.dicom.structure import PIXEL_TAGS, count_elements
 from dicom_api.errors import InvalidDicom, PayloadTooLarge
 
 _CHUNK = 1024 * 1024
 _IN_MEMORY = 8 * 1024 * 1024  # smaller inflated data sets never reach the disk
-_PIXEL_TAGS = frozenset((0x7FE00010, 0x7FE00008, 0x7FE00009))
-_LONG_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"))
-_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_UNDEFINED = 0xFFFFFFFF
 # Elements and items a deflated data set may hold: one per deflated byte, at least MIN_ELEMENTS, at most
 # MAX_ELEMENTS. Each costs pydicom 8 us (an element) to 60 us and 700 bytes (an item): 10 KB deflated can hold
 # 900,000 empty items (85 s and 660 MB to parse). Honest data sets deflate a few times, and each element
@@ -72,10 +68,11 @@ def inflated(fp: BinaryIO, limits: DicomLimits) -> Iterator[tuple[FileDataset, B
         out = cast(BinaryIO, spooled)
         size = _inflate(fp, out, deflated_size, limits)
         out.seek(0)
-        _walk(out, size, min(MAX_ELEMENTS, max(MIN_ELEMENTS, deflated_size)))
+        allowed = min(MAX_ELEMENTS, max(MIN_ELEMENTS, deflated_size))
+        count_elements(out, size, allowed=allowed, subject="The deflated data set", strict=True)
         out.seek(0)
         try:
-            ds: Any = read_dataset(out, False, True, stop_when=lambda tag, _vr, _length: tag in _PIXEL_TAGS)
+            ds: Any = read_dataset(out, False, True, stop_when=lambda tag, _vr, _length: tag in PIXEL_TAGS)
         except Exception:  # pydicom's messages may quote values
             raise InvalidDicom("The deflated data set cannot be parsed: an attribute is malformed.") from None
         header = FileDataset("", ds, preamble=preamble, file_meta=meta, is_implicit_VR=False, is_little_endian=True)
@@ -112,84 +109,3 @@ def _too_large(allowed: int, limits: DicomLimits) -> str:
         f"The deflated data set inflates to more than {limits.max_inflation_ratio} times its size "
         "(DICOM_API_MAX_INFLATION_RATIO)."
     )
-
-
-def _walk(fp: BinaryIO, size: int, allowed: int) -> None:
-    """Walk the element headers of the inflated data set (PS3.5 7.1.2, 7.5), skipping values: each must have
-    a valid VR and fit, and there may be at most ``allowed`` elements and items. A run of zero bytes (which
-    pydicom reads as millions of elements, slowly) fails at its first element."""
-    _walk_data_set(fp, size, [allowed], top=True)
-
-
-def _spend(budget: list[int]) -> None:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InvalidDicom("The deflated data set holds more attributes and items than its size allows.")
-
-
-def _walk_data_set(fp: BinaryIO, end: int, budget: list[int], *, top: bool = False) -> None:
-    """Elements until ``end`` or, in an item of undefined length, its delimiter (consumed)."""
-    while fp.tell() < end:
-        head = fp.read(8)
-        if len(head) < 8:
-            raise InvalidDicom("The deflated data set is truncated inside an attribute's header.")
-        group, element = struct.unpack_from("<HH", head)
-        tag = group << 16 | element
-        if tag == _ITEM_END:
-            return
-        _spend(budget)
-        vr = head[4:6]
-        if not (vr.isalpha() and vr.isupper()):
-            raise InvalidDicom("The deflated data set is malformed: an attribute has no valid VR.")
-        if vr in _LONG_VRS:
-            extra = fp.read(4)
-            if len(extra) < 4:
-                raise InvalidDicom("The deflated data set is truncated inside an attribute's header.")
-            (length,) = struct.unpack("<I", extra)
-        else:
-            (length,) = struct.unpack_from("<H", head, 6)
-        if top and tag in _PIXEL_TAGS and length == _UNDEFINED:
-            _walk_items(fp, end, True, budget, fragments=True)  # encapsulated (PS3.5 A.4)
-        else:
-            _skip_value(fp, vr, length, end, budget)
-
-
-def _skip_value(fp: BinaryIO, vr: bytes, length: int, end: int, budget: list[int]) -> None:
-    if vr == b"SQ" or length == _UNDEFINED:
-        if length == _UNDEFINED and vr != b"SQ":
-            # An undefined-length UN holds an Implicit VR sequence (PS3.5 6.2.2): not walked, refused.
-            raise InvalidDicom("The deflated data set holds an attribute of undefined length that is no sequence.")
-        _walk_items(fp, end if length == _UNDEFINED else fp.tell() + length, length == _UNDEFINED, budget)
-        return
-    if fp.tell() + length > end:
-        raise InvalidDicom("The deflated data set is truncated: an attribute's value runs past its end.")
-    fp.seek(length, 1)
-
-
-def _walk_items(fp: BinaryIO, end: int, undefined: bool, budget: list[int], *, fragments: bool = False) -> None:
-    """A sequence's items (PS3.5 7.5.1), to ``end`` or its delimiter; ``fragments``: items of encapsulated
-    Pixel Data, whose values are skipped."""
-    while fp.tell() < end:
-        head = fp.read(8)
-        if len(head) < 8:
-            raise InvalidDicom("The deflated data set is truncated inside a sequence.")
-        group, element, length = struct.unpack("<HHI", head)
-        tag = group << 16 | element
-        if tag == _SEQUENCE_END and undefined:
-            return
-        _spend(budget)
-        if tag != _ITEM:
-            raise InvalidDicom("The deflated data set is malformed inside a sequence.")
-        if length == _UNDEFINED:
-            if fragments:
-                raise InvalidDicom("The deflated data set's Pixel Data has a fragment of undefined length.")
-            _walk_data_set(fp, end, budget)
-        else:
-            if fp.tell() + length > end:
-                raise InvalidDicom("The deflated data set is truncated inside a sequence.")
-            if fragments:
-                fp.seek(length, 1)
-            else:
-                _walk_data_set(fp, fp.tell() + length, budget)
-    if undefined:
-        raise InvalidDicom("The deflated data set is truncated: a sequence has no end.")

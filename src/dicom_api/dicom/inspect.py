@@ -18,10 +18,12 @@ from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import data_element_generator
 from pydicom.multival import MultiValue
+from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-from dicom_api.dicom.deflated import inflated, is_deflated
+from dicom_api.dicom.deflated import inflated, is_deflated, read_file_meta
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.nesting import check_sequence_depth
+from dicom_api.dicom.structure import ITEM_WEIGHT, TOO_MANY_ELEMENTS, count_elements, header_budget
 from dicom_api.errors import InvalidDicom, PayloadTooLarge, UndecodableImage
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
@@ -80,6 +82,7 @@ def inspect_dicom(path: Path, limits: DicomLimits = DEFAULT_LIMITS) -> DicomSumm
         has_preamble = _has_preamble(fp, size)
         if is_deflated(fp):  # before pydicom reads it: it would inflate it whole
             return _deflated_summary(fp, has_preamble, size, limits)
+        _check_element_count(fp, size)  # before pydicom builds a data set per item
         ds = _read_header(fp, has_preamble)
         check_sequence_depth(ds)
         header_end = fp.tell()
@@ -155,6 +158,50 @@ def _read_header(fp: BinaryIO, has_preamble: bool) -> FileDataset:
     except Exception:  # pydicom raises many kinds on malformed input; their text may quote values
         raise InvalidDicom("The DICOM header cannot be parsed: an attribute is malformed.") from None
     return ds
+
+
+def _check_element_count(fp: BinaryIO, size: int) -> None:
+    """Refuse a header holding more elements and items than its bytes justify (structure.header_budget), by a
+    walk of its element headers; ``fp`` is rewound. A malformed File Meta Information is left to the parse."""
+    try:
+        fp.seek(0)
+        meta = read_file_meta(fp)[1]
+        start = fp.tell()
+        syntax = meta.get("TransferSyntaxUID")
+        implicit, little = _encoding(fp, None if syntax is None else str(syntax))
+    except Exception:  # pydicom's parse reports it, in its own words
+        fp.seek(0)
+        return
+    # The header ends at Pixel Data, known only at the walk's end: the whole file bounds it meanwhile.
+    units, stop = count_elements(
+        fp,
+        size,
+        allowed=header_budget(size - start),
+        subject="The DICOM header",
+        too_many=TOO_MANY_ELEMENTS,
+        item_weight=ITEM_WEIGHT,
+        implicit=implicit,
+        little=little,
+        stop_at_pixels=True,
+    )
+    fp.seek(0)
+    if units > header_budget(stop - start):
+        raise InvalidDicom(TOO_MANY_ELEMENTS)
+
+
+def _encoding(fp: BinaryIO, syntax: str | None) -> tuple[bool, bool]:
+    """Implicit VR and little endian, as pydicom's reader decides them for the data set at ``fp``."""
+    if syntax == ImplicitVRLittleEndian:
+        return True, True
+    if syntax == ExplicitVRBigEndian:
+        return False, False
+    if syntax is not None:
+        return False, True
+    head = fp.read(6)
+    fp.seek(-len(head), 1)
+    if len(head) < 6 or not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B):
+        return True, True
+    return False, struct.unpack("<H", head[:2])[0] < 1024
 
 
 def _deflated_summary(fp: BinaryIO, has_preamble: bool, size: int, limits: DicomLimits) -> DicomSummary:

@@ -31,15 +31,15 @@ def check_sequence_depth(ds: Dataset, limit: int = MAX_SEQUENCE_DEPTH) -> None:
             try:
                 elem = current[tag]
             except RecursionError:  # pydicom reads nested undefined-length items recursively: far too deep
-                raise _too_deep(limit) from None
+                raise too_deep(limit) from None
             except Exception:  # noqa: S112 - a malformed value is no nesting; readers report it as such
                 continue
             if elem.VR != "SQ" or not elem.value:
                 continue
             if depth > limit:
-                raise _too_deep(limit)
+                raise too_deep(limit)
             stack.extend((item, depth + 1) for item in elem.value)
 
 
-def _too_deep(limit: int) -> InvalidDicom:
+def too_deep(limit: int) -> InvalidDicom:
     return InvalidDicom(f"The DICOM data set nests sequences more than {limit} levels deep, which is not supported.")
