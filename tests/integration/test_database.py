@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -10,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.engine import durability_problems, make_engine, make_session_factory
-from dicom_api.db.migrate import alembic_config, upgrade
+from dicom_api.db.migrate import MIGRATION_LOCK, alembic_config, upgrade
 from dicom_api.db.models import DicomFile, User
 from dicom_api.db.repository import FileRepository
 from dicom_api.services.audit import AuditEntry, AuditLog
@@ -74,12 +77,18 @@ def test_migrations_reach_head_and_go_back(database_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_workers_starting_at_once_on_a_new_database_migrate_it_once(fresh_postgres_url: str) -> None:
-    """Containers started together each run `dicom-api migrate`: none fails on the others' tables."""
-    with ThreadPoolExecutor(4) as pool:
-        for outcome in [pool.submit(upgrade, fresh_postgres_url) for _ in range(4)]:
-            outcome.result()
+def test_a_migration_waits_for_one_under_way(fresh_postgres_url: str) -> None:
+    """Containers started together each run `dicom-api migrate` on a new database: each waits for the
+    migration under way (the advisory lock), then finds the schema at head instead of failing on its tables."""
+    env = {**os.environ, "DICOM_API_DATABASE_URL": fresh_postgres_url, "DICOM_API_JWT_SECRET": "x" * 32}
     engine = make_engine(fresh_postgres_url)
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})  # one under way
+        migration = subprocess.Popen([sys.executable, "-m", "dicom_api.cli", "migrate"], env=env)
+        with pytest.raises(subprocess.TimeoutExpired):
+            migration.wait(timeout=3)  # it waits for the lock rather than migrating alongside
+        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    assert migration.wait(timeout=120) == 0
     assert "files" in set(inspect(engine).get_table_names())
     engine.dispose()
 

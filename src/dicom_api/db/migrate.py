@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK = 0x44494341  # PostgreSQL advisory lock key held while the schema is migrated ("DICA")
 
 
 def alembic_config(database_url: str) -> Config:

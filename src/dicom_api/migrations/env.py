@@ -6,9 +6,8 @@ from alembic import context
 from sqlalchemy import text
 
 from dicom_api.db.engine import make_engine
+from dicom_api.db.migrate import MIGRATION_LOCK
 from dicom_api.db.models import Base
-
-MIGRATION_LOCK = 0x44494341  # PostgreSQL advisory lock key of schema migrations ("DICA")
 
 config = context.config
 engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
