@@ -88,6 +88,13 @@ class UndecodableImage(AppError):
     default_message = "The pixel data cannot be decoded."
 
 
+class BurnedInAnnotation(AppError):
+    """De-identification refused: the pixels may show identity, which removing attributes cannot clean."""
+
+    status_code = 422
+    default_message = "The image may show patient identity in its pixels."
+
+
 class RenderLimitExceeded(AppError):
     """A render went over its memory or time limit: the same image would again, so it is not worth retrying."""
 
