@@ -1,4 +1,4 @@
-"""`dicom-api serve | migrate | users | audit | storage`: what an operator runs."""
+"""`dicom-api serve | migrate | users | audit | storage | deidentify`: what an operator runs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     users.add_parser("reset-password", help="set a new password (asked for)").add_argument("username")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
+    _add_deidentify(commands)
     args = parser.parse_args(argv)
+    if args.command == "deidentify":  # local files only: no settings, database or store
+        return _deidentify(args)
 
     try:
         settings = Settings()
@@ -72,6 +76,59 @@ def main(argv: list[str] | None = None) -> int:
     except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
         print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
+
+
+_OPTION_HELP = "an option of PS3.15 Annex E (see the README's De-identification section)"
+
+
+def _add_deidentify(commands: Any) -> None:
+    from dicom_api.dicom.deidentify import OPTION_COLUMNS
+
+    deid = commands.add_parser(
+        "deidentify",
+        help="de-identify a folder of DICOM files (PS3.15 Annex E Basic Profile) into another folder",
+        description="Writes DEST/<study>/<series>/<instance>.dcm under new UIDs. UIDs map consistently for one "
+        "key: give the same key file to every run that must agree (a study de-identified in parts).",
+    )
+    deid.add_argument("source", type=Path, help="folder of DICOM files (read recursively)")
+    deid.add_argument("dest", type=Path, help="folder for the de-identified files (created)")
+    deid.add_argument(
+        "--key-file",
+        type=Path,
+        help="file whose bytes are the key (default: DICOM_API_DEIDENTIFY_KEY, else a random key for this run)",
+    )
+    for name in [*OPTION_COLUMNS, "accept_burned_in"]:
+        deid.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true", help=_OPTION_HELP)
+
+
+def _deidentify(args: argparse.Namespace) -> int:
+    import secrets
+
+    from dicom_api.dicom.deidentify import OPTION_COLUMNS, Options
+    from dicom_api.errors import AppError
+    from dicom_api.services.deidentify import deidentify_folder
+
+    if not args.source.is_dir():
+        print(f"error: {args.source} is not a folder", file=sys.stderr)
+        return 2
+    env_key = os.environ.get("DICOM_API_DEIDENTIFY_KEY", "")
+    if args.key_file is not None:
+        key = args.key_file.read_bytes()
+    elif env_key:
+        key = env_key.encode()
+    else:
+        key = secrets.token_bytes(32)
+        print("note: no key given; UIDs are mapped with a random key, so another run will not match this one")
+    try:
+        options = Options.from_names([n for n in [*OPTION_COLUMNS, "accept_burned_in"] if getattr(args, n)])
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    report = deidentify_folder(args.source, args.dest, key, options)
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(f"{report.written} file(s) de-identified into {args.dest}, {len(report.skipped)} skipped")
+    return 0
 
 
 def _migrate(settings: Settings) -> int:

@@ -136,8 +136,8 @@ def check_burned_in(ds: Dataset, options: Options) -> None:
         )
 
 
-def deidentify_file(src: BinaryIO, dst: BinaryIO, key: bytes, options: Options) -> None:
-    """Read a DICOM file (PS3.10), de-identify it (``deidentify_dataset``) and write it to ``dst``."""
+def deidentify_file(src: BinaryIO, dst: BinaryIO, key: bytes, options: Options) -> Dataset:
+    """Read a DICOM file (PS3.10), de-identify it (``deidentify_dataset``), write it to ``dst`` and return it."""
     try:
         ds = pydicom.dcmread(src, force=True)
         ds.SOPInstanceUID  # noqa: B018  a data set without one is no stored instance
@@ -146,6 +146,7 @@ def deidentify_file(src: BinaryIO, dst: BinaryIO, key: bytes, options: Options) 
     check_burned_in(ds, options)
     deidentify_dataset(ds, key, options)
     ds.save_as(dst, enforce_file_format=True)
+    return ds
 
 
 def deidentify_dataset(ds: Dataset, key: bytes, options: Options) -> None:
