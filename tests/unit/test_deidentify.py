@@ -29,6 +29,9 @@ BASIC = {
     if (m := re.fullmatch(r"\(([0-9A-F]{4}),([0-9A-F]{4})\)", row["tag"]))
 }
 RECORDED = {0x00120063, 0x00120064, 0x00280303}  # what de-identification writes about itself
+# UIDs that name a kind of thing, not an instance: a coding scheme (DCMTK's 1.2.276.0.7230010.3.0.0.1), a SOP
+# class, a transfer syntax, a mapping resource.
+NAMING = ("CodingScheme", "Class", "TransferSyntax", "MappingResource")
 MIN_LENGTH = 4  # shorter values ("M", "1", "CT") turn up by chance in any file
 
 
@@ -62,7 +65,7 @@ def _identifying(ds: Dataset) -> set[str]:
         if elem.tag.is_private or elem.VR in ("SQ", "OB", "OW", "UN") or elem.value is None:
             continue
         values = elem.value if elem.VM > 1 else [elem.value]
-        if elem.VR == "UI":
+        if elem.VR == "UI" and not any(word in elem.keyword for word in NAMING):
             found.update(str(v).strip() for v in values if str(v).strip() not in UID_dictionary)
         elif elem.VR in ("PN", "DA", "DT", "TM") or BASIC.get(int(elem.tag), "K") != "K":
             found.update(str(v).strip() for v in values)
@@ -274,3 +277,16 @@ def test_the_input_is_not_changed_by_the_dataset_call() -> None:
     before = copy.deepcopy(ds)
     deidentify_dataset(copy.deepcopy(ds), KEY, Options())
     assert ds == before
+
+
+def test_names_dates_and_instance_uids_the_table_does_not_list_are_not_kept() -> None:
+    ds = _instance("1.2.3.4")
+    ds.EvaluatorName, ds.ExpiryDate, ds.StudyUpdateDateTime = "Roe^Jane", "20240131", "20240131101010"
+    ds.SOPInstanceUIDOfConcatenationSource = "1.2.826.0.1.3680043.2.1125.5.5"
+    ds.CodingSchemeUID = "1.2.276.0.7230010.3.0.0.1"  # names a coding scheme: kept
+    out = _run(ds)
+    assert (str(out.EvaluatorName), out.ExpiryDate, out.StudyUpdateDateTime) == ("", "", "")
+    assert out.SOPInstanceUIDOfConcatenationSource.startswith("2.25.")
+    assert out.CodingSchemeUID == ds.CodingSchemeUID
+    kept = _run(ds, options=Options(retain_full_dates=True))
+    assert (kept.ExpiryDate, kept.StudyUpdateDateTime) == ("20240131", "20240131101010")

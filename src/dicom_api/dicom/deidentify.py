@@ -21,6 +21,9 @@ Actions (PS3.15 E.1.1), applied to every element at every depth of sequences:
 
 from __future__ import annotations
 
+import struct
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any, BinaryIO
 
@@ -29,12 +32,13 @@ from pydicom._uid_dict import UID_dictionary
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dicom_api.dicom import deid_values as values
 from dicom_api.dicom.confidentiality import CODES, PRIVATE, PROFILE, REPEATING, SAFE_PRIVATE
+from dicom_api.dicom.nesting import check_sequence_depth
 from dicom_api.errors import BurnedInAnnotation, InvalidDicom, InvalidParameter
 
 # The options a caller may choose, each the name of its column of Table E.1-1 (see confidentiality.py).
@@ -54,6 +58,20 @@ OPTION_COLUMNS: dict[str, str] = {
 RISKY_SOP_CLASSES = frozenset(
     "1.2.840.10008.5.1.4.1.1." + s for s in ("7", "7.1", "7.2", "7.3", "7.4", "6", "6.1", "6.2", "3", "3.1")
 )
+# What pydicom raises on values it cannot decode or encode (it reads lazily: anywhere in the walk).
+_UNREADABLE = (
+    InvalidDicomError, BytesLengthException, ValueError, TypeError, NotImplementedError, AttributeError, KeyError,
+    IndexError, OverflowError, EOFError, OSError, struct.error, zlib.error, RecursionError,
+)  # fmt: skip
+_NOT_STORED = (0x0000, 0x0002)
+# Unlisted UI attributes that name a kind of thing (a SOP class, a transfer syntax, a coding scheme, a mapping
+# resource), never an instance: kept even when their UID is not one the standard registers.
+_NAMING_UIDS = (
+    "Class",
+    "TransferSyntax",
+    "CodingScheme",
+    "MappingResource",
+)  # command and file meta groups: dcmwrite refuses them in a data set
 _PIXELS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _IDENTIFYING_VRS = frozenset({"PN", "LO", "SH", "DA", "DT", "AE", "UI", "ST", "LT", "UT", "UC"})
 
@@ -137,15 +155,23 @@ def check_burned_in(ds: Dataset, options: Options) -> None:
 
 
 def deidentify_file(src: BinaryIO, dst: BinaryIO, key: bytes, options: Options) -> Dataset:
-    """Read a DICOM file (PS3.10), de-identify it (``deidentify_dataset``), write it to ``dst`` and return it."""
+    """Read a DICOM file (PS3.10), de-identify it (``deidentify_dataset``), write it to ``dst`` and return it.
+    A file pydicom cannot read, or cannot write back (a value its VR cannot encode, pixel data that does not
+    match its transfer syntax), is an InvalidDicom whose message carries none of the file's values."""
     try:
         ds = pydicom.dcmread(src, force=True)
-        ds.SOPInstanceUID  # noqa: B018  a data set without one is no stored instance
-    except (InvalidDicomError, AttributeError, ValueError, EOFError, OSError):
+        uid = str(ds.get("SOPInstanceUID") or "").strip()
+    except _UNREADABLE:
         raise InvalidDicom() from None
+    if not uid:
+        raise InvalidDicom("The file has no SOP Instance UID: it is no stored instance.")
+    check_sequence_depth(ds)  # as at upload: the walk and pydicom's writer recurse once per level
     check_burned_in(ds, options)
-    deidentify_dataset(ds, key, options)
-    ds.save_as(dst, enforce_file_format=True)
+    try:
+        deidentify_dataset(ds, key, options)
+        ds.save_as(dst, enforce_file_format=True)
+    except _UNREADABLE:
+        raise InvalidDicom("The file cannot be de-identified: pydicom cannot write its values back.") from None
     return ds
 
 
@@ -185,18 +211,26 @@ def _unlisted(elem: DataElement, options: Options) -> str:
         return "Z"
     if elem.VR == "UI" and not options.retain_uids:
         keyword = keyword_for_tag(elem.tag)
-        registered = all(str(v).strip() in UID_dictionary for v in _values(elem))
-        if not registered and "Class" not in keyword and "TransferSyntax" not in keyword:
+        registered = all(_registered(str(v)) for v in _values(elem))
+        if not registered and not any(word in keyword for word in _NAMING_UIDS):
             return "U"
     return "K"
 
 
+def _registered(uid: str) -> bool:
+    uid = uid.strip()
+    return uid in UID_dictionary or uid.startswith("1.2.840.10008.")  # the standard's own root (PS3.5 B.1)
+
+
 def _clean_dataset(ds: Dataset, run: _Run) -> None:
-    for elem in list(ds):
-        tag = int(elem.tag)
-        if tag & 0xFFFF == 0 or elem.tag.is_private:
-            if tag & 0xFFFF == 0 or not _safe_private(ds, tag, run.options):
+    for tag in [int(t) for t in ds.keys()]:
+        if tag & 0xFFFF == 0 or tag >> 16 in _NOT_STORED or (tag >> 16) & 1:
+            if not (tag >> 16) & 1 or not _safe_private(ds, tag, run.options):
                 del ds[tag]
+            continue
+        elem = _decoded(ds, tag)
+        if elem is None:  # a value pydicom cannot decode (an unknown VR): removed, never written unread
+            del ds[tag]
             continue
         effect = _effect(elem, run.options)
         if effect == "X":
@@ -213,6 +247,27 @@ def _clean_dataset(ds: Dataset, run: _Run) -> None:
         elif effect == "C":
             elem.value = _clean_value(elem, run)
     _drop_empty_private_blocks(ds)
+
+
+def _decoded(ds: Dataset, tag: int) -> DataElement | None:
+    try:
+        elem = ds[tag]
+        elem.VM  # noqa: B018  decodes the value
+    except _UNREADABLE:
+        return None
+    return elem
+
+
+def _elements(ds: Dataset) -> Iterator[DataElement]:
+    """Every element at every depth that pydicom can decode (``Dataset.iterall`` stops at the first that not)."""
+    for tag in [int(t) for t in ds.keys()]:
+        elem = _decoded(ds, tag)
+        if elem is None:
+            continue
+        yield elem
+        if elem.VR == "SQ":
+            for item in elem.value or ():
+                yield from _elements(item)
 
 
 def _clean_value(elem: DataElement, run: _Run) -> Any:
@@ -248,7 +303,7 @@ def _safe_private(ds: Dataset, tag: int, options: Options) -> bool:
     group, element = tag >> 16, tag & 0xFFFF
     if 0x10 <= element <= 0xFF:
         return True
-    creator = ds.get((group << 16) | (element >> 8)) if element >= 0x1000 else None
+    creator = _decoded(ds, (group << 16) | (element >> 8)) if element >= 0x1000 else None
     name = str(creator.value).strip() if creator is not None else ""
     return (name, group, element & 0xFF) in SAFE_PRIVATE
 
@@ -267,7 +322,7 @@ def _identifying_values(ds: Dataset, options: Options) -> list[str]:
     """Every value a Clean action must not let through: the text, names, IDs, dates and UIDs that the
     profile removes or replaces, found at any depth."""
     found: list[str] = []
-    for elem in ds.iterall():
+    for elem in _elements(ds):
         if elem.VR in _IDENTIFYING_VRS and (elem.tag.is_private or _effect(elem, options) not in ("K", "C")):
             found.extend(str(v) for v in _values(elem))
     return found
