@@ -112,10 +112,11 @@ def _deidentify(args: argparse.Namespace) -> int:
         print(f"error: {args.source} is not a folder", file=sys.stderr)
         return 2
     env_key = os.environ.get("DICOM_API_DEIDENTIFY_KEY", "")
-    if args.key_file is not None:
-        key = args.key_file.read_bytes()
-    elif env_key:
-        key = env_key.encode()
+    if args.key_file is not None or env_key:
+        key = args.key_file.read_bytes() if args.key_file is not None else env_key.encode()
+        if len(key) < 16:
+            print("error: the key must be at least 16 bytes", file=sys.stderr)
+            return 2
     else:
         key = secrets.token_bytes(32)
         print("note: no key given; UIDs are mapped with a random key, so another run will not match this one")

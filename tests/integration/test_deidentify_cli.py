@@ -75,3 +75,6 @@ def test_conflicting_options_and_a_missing_folder_are_errors(tmp_path: Path, sou
     both = ["--retain-full-dates", "--retain-modified-dates"]
     assert cli.main(["deidentify", str(source), str(tmp_path / "o"), *both]) == 2
     assert cli.main(["deidentify", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
+    short = tmp_path / "short.key"
+    short.write_bytes(b"123")
+    assert cli.main(["deidentify", str(source), str(tmp_path / "o"), "--key-file", str(short)]) == 2
