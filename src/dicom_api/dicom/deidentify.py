@@ -63,15 +63,10 @@ _UNREADABLE = (
     InvalidDicomError, BytesLengthException, ValueError, TypeError, NotImplementedError, AttributeError, KeyError,
     IndexError, OverflowError, EOFError, OSError, struct.error, zlib.error, RecursionError,
 )  # fmt: skip
-_NOT_STORED = (0x0000, 0x0002)
+_NOT_STORED = (0x0000, 0x0002)  # command and file meta groups: dcmwrite refuses them in a data set
 # Unlisted UI attributes that name a kind of thing (a SOP class, a transfer syntax, a coding scheme, a mapping
 # resource), never an instance: kept even when their UID is not one the standard registers.
-_NAMING_UIDS = (
-    "Class",
-    "TransferSyntax",
-    "CodingScheme",
-    "MappingResource",
-)  # command and file meta groups: dcmwrite refuses them in a data set
+_NAMING_UIDS = ("Class", "TransferSyntax", "CodingScheme", "MappingResource")
 _PIXELS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _IDENTIFYING_VRS = frozenset({"PN", "LO", "SH", "DA", "DT", "AE", "UI", "ST", "LT", "UT", "UC"})
 
