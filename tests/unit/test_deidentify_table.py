@@ -1,16 +1,11 @@
 """PS3.15 Table E.1-1 walked attribute by attribute, with and without each option.
 
-The table's actions are the tests' own copy (standard/table_e1_1.csv: one row per attribute, one column per
-option, as the standard lays it out), kept apart from the implementation's (dicom/confidentiality.py) and
-compared with it; then every attribute is put in a data set, de-identified, and its fate checked against
-what its cell says.
+The table's actions are the tests' own copy (tests/confidentiality_table.py), kept apart from the
+implementation's (dicom/confidentiality.py) and compared with it; then every attribute is put in a data set,
+de-identified, and its fate checked against what its cell says.
 """
 
 from __future__ import annotations
-
-import csv
-import re
-from pathlib import Path
 
 import pytest
 from pydicom.datadict import dictionary_VR
@@ -19,22 +14,8 @@ from pydicom.sequence import Sequence
 from pydicom.valuerep import VR as VRS
 
 from dicom_api.dicom.deidentify import OPTION_COLUMNS, Options, action_for, deidentify_dataset
+from tests.confidentiality_table import BY_TAG, ROWS, cell, tag_of
 
-TABLE = Path(__file__).parent / "standard" / "table_e1_1.csv"
-# The CSV's columns (the standard's option columns) and the options that switch them on.
-COLUMN_OPTION = {
-    "rtnSafePrivOpt": "retain_safe_private",
-    "rtnUIDsOpt": "retain_uids",
-    "rtnDevIdOpt": "retain_device_identity",
-    "rtnInstIdOpt": "retain_institution_identity",
-    "rtnPatCharsOpt": "retain_patient_characteristics",
-    "rtnLongFullDatesOpt": "retain_full_dates",
-    "rtnLongModifDatesOpt": "retain_modified_dates",
-    "cleanDescOpt": "clean_descriptors",
-    "cleanStructContOpt": "clean_structured_content",
-    "cleanGraphOpt": None,  # not offered: nothing here can clean a bitmap or a curve
-}
-ROWS = list(csv.DictReader(TABLE.open(encoding="utf-8")))
 KEY = b"k" * 32
 RUNS = [(), *((o,) for o in OPTION_COLUMNS)]  # the Basic Profile alone, then each option alone
 NAME = "Roe^Jane"  # the patient's name: Z, so a token that every Clean must take out of free text
@@ -48,21 +29,10 @@ SAMPLES: dict[str, object] = {
 }  # fmt: skip
 
 
-def _tag(text: str) -> int | None:
-    match = re.fullmatch(r"\(([0-9A-F]{4}),([0-9A-F]{4})\)", text)
-    return int(match[1] + match[2], 16) if match else None
-
-
-def _cell(row: dict[str, str], options: tuple[str, ...]) -> str:
-    """The table's action for this row under these options: a keeping option wins over a cleaning one."""
-    chosen = {row[c] for c, o in COLUMN_OPTION.items() if o in options and row[c]}
-    return "K" if "K" in chosen else "C" if chosen else row["basic"]
-
-
 def test_the_two_copies_of_the_table_list_the_same_attributes() -> None:
     from dicom_api.dicom.confidentiality import PROFILE
 
-    tags = {t for row in ROWS if (t := _tag(row["tag"])) is not None}
+    tags = {t for row in ROWS if (t := tag_of(row["tag"])) is not None}
     assert tags == set(PROFILE)
     assert len(ROWS) == len(tags) + 4  # curves, overlay data, overlay comments, private attributes
 
@@ -72,15 +42,15 @@ def test_every_row_has_the_tables_action(options: tuple[str, ...]) -> None:
     chosen = Options.from_names(list(options))
     wrong = {}
     for row in ROWS:
-        tag = _tag(row["tag"])
-        if tag is not None and action_for(tag, chosen) != _cell(row, options):
-            wrong[row["tag"]] = (action_for(tag, chosen), _cell(row, options))
+        tag = tag_of(row["tag"])
+        if tag is not None and action_for(tag, chosen) != cell(row, options):
+            wrong[row["tag"]] = (action_for(tag, chosen), cell(row, options))
     assert wrong == {}
 
 
 @pytest.mark.parametrize("options", RUNS, ids=lambda o: "+".join(o) or "basic")
 def test_the_masked_rows_cover_their_groups(options: tuple[str, ...]) -> None:
-    masked = {row["name"]: row for row in ROWS if _tag(row["tag"]) is None}
+    masked = {row["name"]: row for row in ROWS if tag_of(row["tag"]) is None}
     chosen = Options.from_names(list(options))
     examples = {
         "Curve Data": (0x50000010, 0x501E3000),
@@ -90,7 +60,7 @@ def test_the_masked_rows_cover_their_groups(options: tuple[str, ...]) -> None:
     }
     for name, tags in examples.items():
         for tag in tags:
-            assert action_for(tag, chosen) == _cell(masked[name], options), (name, hex(tag))
+            assert action_for(tag, chosen) == cell(masked[name], options), (name, hex(tag))
     assert action_for(0x60004001, chosen) is None  # only (60xx,3000) and (60xx,4000) are listed
 
 
@@ -107,7 +77,7 @@ def _walked_dataset() -> tuple[Dataset, dict[int, tuple[str, object]]]:
     meta groups, not the masked rows), each with a sample value of its VR; a sequence holds a name and a UID."""
     ds, placed = Dataset(), {}
     for row in ROWS:
-        tag = _tag(row["tag"])
+        tag = tag_of(row["tag"])
         vr = _vr(tag) if tag is not None and tag >> 16 >= 0x0008 else None
         if vr is None:
             continue
@@ -132,13 +102,12 @@ def test_the_walk_places_nearly_every_row() -> None:
 def test_every_attribute_meets_its_fate(options: tuple[str, ...]) -> None:
     ds, placed = _walked_dataset()
     deidentify_dataset(ds, KEY, Options.from_names(list(options)))
-    rows = {_tag(row["tag"]): row for row in ROWS}
     wrong = {}
     for tag, (vr, before) in placed.items():
-        cell = _cell(rows[tag], options)
-        problem = _fate_problem(cell, vr, before, ds.get(tag), options)
+        action = cell(BY_TAG[tag], options)
+        problem = _fate_problem(action, vr, before, ds.get(tag), options)
         if problem:
-            wrong[rows[tag]["tag"]] = f"{cell}: {problem}"
+            wrong[BY_TAG[tag]["tag"]] = f"{action}: {problem}"
     assert wrong == {}
 
 
