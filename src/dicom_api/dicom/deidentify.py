@@ -15,8 +15,9 @@ Actions (PS3.15 E.1.1), applied to every element at every depth of sequences:
   or shifted under the dates options), and an unlisted UI whose value is not a UID the standard registers
   is replaced like a U. Group lengths are dropped; private attributes go unless Retain Safe Private keeps
   one of SAFE_PRIVATE.
-- Curves and overlays (50xx, 60xx) are removed as the table says; the Clean Graphics, Clean Pixel Data and
-  Clean Recognizable Visual Features Options are not offered: nothing here can clean a bitmap.
+- Curves (50xx) and overlays (60xx) are removed: the table removes their data, and an overlay's other
+  attributes go with it rather than describe a bitmap that is not there. The Clean Graphics, Clean Pixel Data
+  and Clean Recognizable Visual Features Options are not offered: nothing here can clean a bitmap.
 """
 
 from __future__ import annotations
@@ -200,6 +201,8 @@ def _effect(elem: DataElement, options: Options) -> str:
 
 
 def _unlisted(elem: DataElement, options: Options) -> str:
+    if (int(elem.tag) >> 24) == 0x60:  # the rest of an overlay whose data (60xx,3000) the table removes
+        return "X"
     if elem.VR in ("DA", "DT"):
         return "K" if options.retain_full_dates else "C" if options.retain_modified_dates else "Z"
     if elem.VR == "PN":
