@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     # De-identification (see README "De-identification")
     deidentify_secret: str = Field(
         default="",
-        description="Secret from which each user's de-identification keys are derived; "
-        "generated when unset and kept in <data_dir>/deidentify-secret. Every host of one service needs the same.",
+        description="Secret from which each user's de-identification keys are derived, at least 32 bytes; on the "
+        "embedded default generated when unset and kept in <data_dir>/deidentify-secret, elsewhere needed for "
+        "de-identification (the same on every host).",
     )
 
     # Authentication (see README "Users and tokens")

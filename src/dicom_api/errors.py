@@ -118,6 +118,13 @@ class ServiceUnavailable(AppError):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
 
 
+class NotConfigured(AppError):
+    """A feature that needs a setting this deployment lacks: the operator's to fix, not the client's."""
+
+    status_code = 503
+    default_message = "This feature is not configured on this server."
+
+
 class StorageError(AppError):
     """The blob store did not answer or refused: the request may succeed later."""
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydicom.uid import generate_uid
 
-from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, sample
-from tests.integration.test_isolation import BACKENDS, backend_settings, bearer
+from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, sample, settings_for
+from tests.integration.test_isolation import BACKENDS, backend_settings, bearer, fresh_database
 
 CT = sample("CT_small.dcm")
 CT_NAME = "CompressedSamples^CT1"
@@ -147,3 +147,28 @@ def test_each_de_identification_is_on_the_audit_trail(api: TestClient) -> None:
     actions = {(e["action"], e["file_id"], e["status"]) for e in trail}
     assert ("deidentify", file_id, 201) in actions
     assert ("download_deidentified", file_id, 200) in actions
+
+
+@pytest.mark.postgres
+def test_without_a_shared_secret_a_server_on_postgres_does_not_deidentify(tmp_path: Path, postgres_url: str) -> None:
+    """Hosts that share a database do not share a data folder: a generated secret would differ on each."""
+    with fresh_database(postgres_url) as url:
+        settings = settings_for(tmp_path / "data", database_url=url, deidentify_secret="")
+        for client in make_client(settings):
+            file_id = _upload(client, CT.read_bytes())
+            response = client.post(f"/files/{file_id}/deidentify")
+            assert response.status_code == 503
+            assert "DICOM_API_DEIDENTIFY_SECRET" in response.json()["error"]
+
+
+def test_the_embedded_set_up_generates_its_secret_once(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", deidentify_secret=""
+    )
+    for client in make_client(settings):
+        file_id = _upload(client, CT.read_bytes())
+        first = client.get(f"/files/{file_id}/deidentified").content
+        assert client.get(f"/files/{file_id}/deidentified").content == first
+    secret = tmp_path / "data" / "deidentify-secret"
+    assert secret.exists()
+    assert secret.stat().st_mode & 0o077 == 0

@@ -27,7 +27,7 @@ _DESCRIBED = {
     403: "Not allowed for this account", 404: "Not found", 409: "Conflicts with the current state",
     413: "Upload larger than the limit", 415: "Not multipart/form-data",
     422: "Pixel data that cannot be decoded, or pixels that may show identity", 429: "Too many failed sign-in attempts",
-    503: "Database or blob store unreachable",
+    503: "Database or blob store unreachable, or a feature this server is not configured for",
 }  # fmt: skip
 
 
@@ -71,9 +71,9 @@ add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, 
 
 # De-identification (PS3.15 Annex E)
 add("/files/{file_id}/deidentify", deidentify.deidentify, methods=["POST"], status_code=201, tags=["deidentify"],
-    response_model=UploadOut, responses=_errors(400, 401, 404, 422))
+    response_model=UploadOut, responses=_errors(400, 401, 404, 422, 503))
 add("/files/{file_id}/deidentified", deidentify.download_deidentified, methods=["GET"], tags=["deidentify"],
-    responses=_errors(400, 401, 404, 422, extra=_DEIDENTIFIED))  # type: ignore[arg-type]
+    responses=_errors(400, 401, 404, 422, 503, extra=_DEIDENTIFIED))  # type: ignore[arg-type]
 
 # Sign-in
 add("/auth/token", accounts.sign_in, methods=["POST"], tags=["auth"], response_model=TokenOut,

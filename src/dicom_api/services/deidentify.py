@@ -4,8 +4,9 @@ a folder into a folder (the command line). The rules themselves are in dicom/dei
 Keys. Each user's UIDs are mapped under a key of their own, HMAC-SHA256(secret, user id, label): the same
 original UID gives the same new UID for that user and label, so the files of one study de-identified one by
 one still form one study, while another user (or another label of the same user, for a separate research
-project) gets other UIDs that cannot be linked to the first. The secret is DICOM_API_DEIDENTIFY_SECRET, or one
-generated and kept in the data folder, as the JWT secret is; changing it changes every mapping.
+project) gets other UIDs that cannot be linked to the first. The secret is DICOM_API_DEIDENTIFY_SECRET, or on
+the embedded set-up one generated and kept in the data folder, as the JWT secret is; changing it changes every
+mapping. A secret rather than per-user keys in the database: no table to migrate, and one setting to back up.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dicom_api.config import Settings
 from dicom_api.db.lookups import AccountState
 from dicom_api.db.models import DicomFile
 from dicom_api.dicom.deidentify import Options, deidentify_file
-from dicom_api.errors import AppError, InvalidParameter
+from dicom_api.errors import AppError, InvalidParameter, NotConfigured
 from dicom_api.services.audit import AuditEntry
 from dicom_api.services.context import AppContext
 
@@ -47,8 +48,13 @@ def user_key(secret: str, user_id: str, label: str | None = None) -> bytes:
 
 
 def deidentify_secret(settings: Settings) -> str:
-    """DICOM_API_DEIDENTIFY_SECRET, or the one generated once in the data folder."""
-    return settings.deidentify_secret or _stored_secret(settings.data_dir.resolve())
+    """DICOM_API_DEIDENTIFY_SECRET, or on the embedded set-up the one generated once in the data folder.
+    Elsewhere hosts share a database but not a data folder: each would map UIDs its own way, so none does."""
+    if settings.deidentify_secret:
+        return settings.deidentify_secret
+    if not settings.embedded:
+        raise NotConfigured("De-identification needs DICOM_API_DEIDENTIFY_SECRET on this server.")
+    return _stored_secret(settings.data_dir.resolve())
 
 
 @lru_cache(maxsize=4)
