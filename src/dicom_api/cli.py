@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_deidentify(commands)
     args = parser.parse_args(argv)
     if args.command == "deidentify":  # local files only: no settings, database or store
+        withhold_file_values()  # pydicom's warnings quote values: names would reach the terminal
         return _deidentify(args)
 
     try:
@@ -113,7 +114,11 @@ def _deidentify(args: argparse.Namespace) -> int:
         return 2
     env_key = os.environ.get("DICOM_API_DEIDENTIFY_KEY", "")
     if args.key_file is not None or env_key:
-        key = args.key_file.read_bytes() if args.key_file is not None else env_key.encode()
+        try:
+            key = args.key_file.read_bytes() if args.key_file is not None else env_key.encode()
+        except OSError as exc:
+            print(f"error: cannot read the key file: {exc.strerror}", file=sys.stderr)
+            return 2
         if len(key) < 16:
             print("error: the key must be at least 16 bytes", file=sys.stderr)
             return 2

@@ -45,6 +45,7 @@ def test_a_folder_is_deidentified_under_new_names(
         assert path.parent.name == ds.SeriesInstanceUID
     captured = capsys.readouterr()
     assert "2 file(s) de-identified" in captured.out
+    assert "CompressedSamples" not in captured.out + captured.err
     assert "notes.txt" in captured.err
     again = tmp_path / "again"
     assert cli.main(["deidentify", str(source), str(again), "--key-file", str(key)]) == 0
@@ -78,3 +79,4 @@ def test_conflicting_options_and_a_missing_folder_are_errors(tmp_path: Path, sou
     short = tmp_path / "short.key"
     short.write_bytes(b"123")
     assert cli.main(["deidentify", str(source), str(tmp_path / "o"), "--key-file", str(short)]) == 2
+    assert cli.main(["deidentify", str(source), str(tmp_path / "o"), "--key-file", str(tmp_path / "none")]) == 2
