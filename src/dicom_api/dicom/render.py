@@ -71,18 +71,29 @@ def render_png(
     ``header``: what render_header took from the file's header, parsed before; without it the header is read.
     A deflated data set (PS3.5 A.5) is inflated within ``limits`` first.
     """
+    return encode_png(render_file(fp, frame, window, header, limits))
+
+
+def render_file(
+    fp: BinaryIO,
+    frame: int = 1,
+    window: Window | None = None,
+    header: RenderHeader | None = None,
+    limits: DicomLimits = DEFAULT_LIMITS,
+) -> np.ndarray:
+    """``frame`` of the DICOM file ``fp`` as 8-bit grey (H x W) or RGB (H x W x 3), as render_png draws it."""
     if header is not None and _transfer_syntax(header.attributes) != DeflatedExplicitVRLittleEndian:
         fp.seek(header.pixel_offset)
-        return encode_png(render_array(fp, header.attributes, frame, window, limits))
+        return render_array(fp, header.attributes, frame, window, limits)
     if is_deflated(fp):
         try:
             with inflated(fp, limits) as (ds, data):
                 ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # what the inflated copy holds
-                return encode_png(render_array(data, ds, frame, window, limits))
+                return render_array(data, ds, frame, window, limits)
         except (InvalidDicom, PayloadTooLarge) as exc:
             raise UndecodableImage(exc.message) from None
     ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
-    return encode_png(render_array(fp, ds, frame, window, limits))
+    return render_array(fp, ds, frame, window, limits)
 
 
 # What rendering reads of a header: the Image Pixel, Modality LUT and VOI LUT modules and the palettes
