@@ -63,6 +63,13 @@ class NoImage(NotFound):
     default_message = "The DICOM file has no image (no Pixel Data)."
 
 
+class NotAcceptable(AppError):
+    """No representation the server can make matches the request's Accept header (PS3.18 8.7.5)."""
+
+    status_code = 406
+    default_message = "None of the media types the request accepts can be sent for this resource."
+
+
 class Conflict(AppError):
     status_code = 409
     default_message = "The request conflicts with the current state."
