@@ -69,6 +69,13 @@ def parse_accept(header: str | None) -> list[MediaRange]:
     return ranges
 
 
+def parse_media_type(header: str | None) -> MediaRange | None:
+    """A Content-Type header (RFC 9110 8.3.1) as one MediaRange (parameter values keep their case: a boundary
+    is case-sensitive), None when it is missing or malformed."""
+    text = (header or "")[:MAX_HEADER_CHARS].strip()
+    return _parse_range(text) if text else None  # one type: a comma is no separator here
+
+
 def negotiate(accept: Sequence[MediaRange], offers: Sequence[Offer]) -> Offer:
     """The offer the client prefers (PS3.18 8.7.5; RFC 9110 12.5.1): each offer weighs what the most specific
     range matching it says; the heaviest wins, ties going to the earlier offer (list the preferred first, the
