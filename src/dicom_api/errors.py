@@ -70,6 +70,16 @@ class NotAcceptable(AppError):
     default_message = "None of the media types the request accepts can be sent for this resource."
 
 
+class FrameNotFound(NotFound):
+    default_message = "The instance has no such frame."
+
+
+class CannotTranscode(NotAcceptable):
+    """The instance cannot be converted to the transfer syntax asked for (no codec, or over a limit)."""
+
+    default_message = "The instance cannot be sent in the transfer syntax asked for."
+
+
 class Conflict(AppError):
     status_code = 409
     default_message = "The request conflicts with the current state."

@@ -50,6 +50,13 @@ class Geometry:
 
 def geometry(ds: Dataset, limits: DicomLimits) -> Geometry:
     """The header's frame size, refused (422) when decoding it would need more than ``max_frame_bytes``."""
+    found = header_geometry(ds)
+    _within_limit(found.decoded_bytes, found.columns, found.rows, limits)
+    return found
+
+
+def header_geometry(ds: Dataset) -> Geometry:
+    """The header's frame size (PS3.3 C.7.6.3), whatever it is; UndecodableImage (422) when it is no size."""
     try:
         found = Geometry(
             int(ds.Rows),
@@ -64,7 +71,6 @@ def geometry(ds: Dataset, limits: DicomLimits) -> Geometry:
         ) from None
     if min(found.rows, found.columns, found.samples) < 1 or not 1 <= found.bits_allocated <= 64:
         raise UndecodableImage("The Pixel Data cannot be shown: the image's size or sample layout is invalid.")
-    _within_limit(found.decoded_bytes, found.columns, found.rows, limits)
     return found
 
 
