@@ -161,3 +161,19 @@ def test_a_file_cut_inside_a_frame_fails_while_reading(tmp_path: Path) -> None:
 def test_location_size() -> None:
     assert FrameLocation(((0, 3), (10, 4))).size == 7
     assert FrameLocation(((0, 3),), bits=17, first_bit=5).size == 3
+
+
+def test_a_frame_declared_but_cut_is_undecodable_and_the_others_are_served(tmp_path: Path) -> None:
+    ds = _image(2, 2, 8, 4)
+    ds.PixelData = bytes(range(12))  # 3 frames where 4 are declared
+    path, summary = _stored(tmp_path, ds, ExplicitVRLittleEndian)
+    assert summary.header is not None
+    assert summary.pixel_data is not None
+    with path.open("rb") as fp:
+        assert b"".join(read_frame(fp, frame_location(fp, summary.header, summary.pixel_data, 2))) == bytes(range(4, 8))
+        with pytest.raises(UndecodableImage):
+            frame_location(fp, summary.header, summary.pixel_data, 4)
+        with pytest.raises(FrameNotFound):
+            frame_location(fp, summary.header, summary.pixel_data, 5)
+        with pytest.raises(UndecodableImage):
+            frame_locations(fp, summary.header, summary.pixel_data)

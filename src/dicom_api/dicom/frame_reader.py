@@ -57,27 +57,43 @@ def frame_locations(
     UndecodableImage (422) when the frames cannot be told apart or are not all in the file."""
     if pixel.undefined_length:
         return _encapsulated(fp, header, pixel)
-    found = header_geometry(header)
-    per_frame = found.stored_bits
+    per_frame = header_geometry(header).stored_bits
     frames = frame_count(header, (pixel.length * 8) // per_frame)
     if frames * per_frame > pixel.length * 8:
         raise UndecodableImage("The Pixel Data is shorter than its Number of Frames declares.")
-    if per_frame % 8 == 0:
-        size = per_frame // 8
-        return [FrameLocation(((pixel.value_offset + k * size, size),)) for k in range(frames)]
-    if (per_frame + 7) // 8 > limits.max_frame_bytes:
-        raise UndecodableImage("A bit-packed frame is larger than a frame may be (DICOM_API_MAX_FRAME_BYTES).")
-    return [_bit_packed(pixel.value_offset, k * per_frame, per_frame) for k in range(frames)]
+    return [_native(pixel, per_frame, k, limits) for k in range(1, frames + 1)]
 
 
 def frame_location(
     fp: BinaryIO, header: Dataset, pixel: PixelDataInfo, frame: int, limits: DicomLimits = DEFAULT_LIMITS
 ) -> FrameLocation:
-    """Frame ``frame`` (1-based, PS3.18 10.4.1.1.3); FrameNotFound (404) past the last one."""
-    locations = frame_locations(fp, header, pixel, limits)
-    if not 1 <= frame <= len(locations):
-        raise FrameNotFound(f"The instance has {len(locations)} frame(s); frame {frame} does not exist.")
-    return locations[frame - 1]
+    """Frame ``frame`` (1-based, PS3.18 10.4.1.1.3): FrameNotFound (404) past the Number of Frames, UndecodableImage
+    (422) when it is declared but not all in the file. A native frame is found without listing the others."""
+    if pixel.undefined_length:
+        locations = _encapsulated(fp, header, pixel)
+        _check_number(frame, len(locations))
+        return locations[frame - 1]
+    per_frame = header_geometry(header).stored_bits
+    _check_number(frame, frame_count(header, (pixel.length * 8) // per_frame))
+    if frame * per_frame > pixel.length * 8:
+        raise UndecodableImage(f"Frame {frame} is not in the file: its Pixel Data is shorter than declared.")
+    return _native(pixel, per_frame, frame, limits)
+
+
+def _check_number(frame: int, frames: int) -> None:
+    if not 1 <= frame <= frames:
+        raise FrameNotFound(f"The instance has {frames} frame(s); frame {frame} does not exist.")
+
+
+def _native(pixel: PixelDataInfo, per_frame: int, frame: int, limits: DicomLimits) -> FrameLocation:
+    """Native frame ``frame`` (PS3.5 8.1.1): frames follow one another bit by bit, so most start on a byte."""
+    start = (frame - 1) * per_frame
+    if per_frame % 8 == 0:
+        return FrameLocation(((pixel.value_offset + start // 8, per_frame // 8),))
+    if (per_frame + 7) // 8 > limits.max_frame_bytes:
+        raise UndecodableImage("A bit-packed frame is larger than a frame may be (DICOM_API_MAX_FRAME_BYTES).")
+    first, end = start // 8, (start + per_frame + 7) // 8
+    return FrameLocation(((pixel.value_offset + first, end - first),), bits=per_frame, first_bit=start % 8)
 
 
 def read_frame(fp: BinaryIO, location: FrameLocation, chunk_size: int = CHUNK) -> Iterator[bytes]:
@@ -101,12 +117,6 @@ def _read_ranges(fp: BinaryIO, ranges: tuple[tuple[int, int], ...], chunk_size: 
                 raise UndecodableImage("The stored file ends inside a frame.")
             left -= len(chunk)
             yield chunk
-
-
-def _bit_packed(value_offset: int, start_bit: int, bits: int) -> FrameLocation:
-    first = start_bit // 8
-    end = (start_bit + bits + 7) // 8
-    return FrameLocation(((value_offset + first, end - first),), bits=bits, first_bit=start_bit % 8)
 
 
 @dataclass(frozen=True)
