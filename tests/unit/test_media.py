@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from dicom_api.api.media import MAX_RANGES, MediaRange, Offer, negotiate, parse_accept
+from dicom_api.api.media import (
+    MAX_RANGES,
+    MediaRange,
+    Offer,
+    frame_offers,
+    instance_offers,
+    negotiate,
+    parse_accept,
+    parse_media_type,
+    part_content_type,
+)
 from dicom_api.dicom.media_types import (
     EXPLICIT_VR_LITTLE_ENDIAN as EVRLE,
 )
@@ -173,3 +183,52 @@ def test_media_type_table() -> None:
     assert default_syntax("image/jpeg") == JPEG_LOSSLESS
     assert default_syntax("application/dicom") == EVRLE
     assert default_syntax("text/plain") is None
+
+
+def test_instance_offers_serve_the_clients() -> None:
+    offers = instance_offers(JPEG_BASELINE)
+    assert offers == JPEG_INSTANCE_OFFERS
+    assert instance_offers(EVRLE) == [Offer(MULTIPART, "application/dicom", EVRLE)]
+    assert negotiate(parse_accept(ORTHANC_RETRIEVE), offers).transfer_syntax == JPEG_BASELINE
+    assert negotiate(parse_accept(DWC_INSTANCE), offers).transfer_syntax == EVRLE
+    single = instance_offers(JPEG_BASELINE, single_part=True)
+    assert negotiate(parse_accept("application/dicom"), single) == Offer("application/dicom", None, EVRLE)
+    with pytest.raises(NotAcceptable):
+        negotiate(parse_accept("application/dicom"), offers)
+
+
+@pytest.mark.parametrize("header", [OHIF_FRAMES, OHIF_FRAMES_UNQUOTED, OHIF_FRAMES_TWICE, CORNERSTONE, OHIF_FRAMES_OLD])
+def test_frame_offers_for_native_frames(header: str) -> None:
+    for stored in (EVRLE, "1.2.840.10008.1.2", "1.2.840.10008.1.2.1.99"):
+        offers = frame_offers(stored, decodable=True)
+        assert negotiate(parse_accept(header), offers) == Offer(MULTIPART, "application/octet-stream", EVRLE)
+
+
+def test_frame_offers_for_compressed_frames() -> None:
+    offers = frame_offers(JPEG_BASELINE, decodable=True)
+    assert offers[:2] == JPEG_FRAME_OFFERS
+    assert negotiate(parse_accept(DWC_FRAMES), offers) == JPEG_FRAME_OFFERS[0]
+    assert negotiate(parse_accept(CORNERSTONE), offers) == JPEG_FRAME_OFFERS[1]
+    jpeg_single = f"image/jpeg; transfer-syntax={JPEG_BASELINE}"
+    assert negotiate(parse_accept(jpeg_single), offers) == Offer("image/jpeg", None, JPEG_BASELINE)
+    with pytest.raises(NotAcceptable):
+        negotiate(parse_accept(CORNERSTONE), frame_offers(JPEG_BASELINE, decodable=False))
+    big_endian = frame_offers("1.2.840.10008.1.2.2", decodable=False)
+    assert big_endian == []
+
+
+def test_part_content_type() -> None:
+    assert part_content_type("image/jpeg", JPEG_BASELINE) == f"image/jpeg; transfer-syntax={JPEG_BASELINE}"
+    assert part_content_type("application/dicom+json", None) == "application/dicom+json"
+    (r,) = parse_accept(part_content_type("application/octet-stream", EVRLE))
+    assert r.param("transfer-syntax") == EVRLE
+
+
+def test_content_type_keeps_the_boundary_case_and_its_commas() -> None:
+    parsed = parse_media_type('Multipart/Related; Type="application/DICOM"; boundary="AbC,d"')
+    assert parsed is not None
+    assert parsed.media_type == "multipart/related"
+    assert parsed.param("type") == "application/dicom"
+    assert parsed.param("boundary") == "AbC,d"
+    assert parse_media_type(None) is None
+    assert parse_media_type("nonsense") is None

@@ -16,9 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from dicom_api.dicom.media_types import canonical_media_type, default_syntax
+from dicom_api.dicom.media_types import (
+    DICOM,
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    OCTET_STREAM,
+    canonical_media_type,
+    default_syntax,
+    frame_media_type,
+    frame_syntax,
+)
 from dicom_api.errors import NotAcceptable
 
+MULTIPART_RELATED = "multipart/related"
 MAX_RANGES = 64  # an Accept header is a few ranges; more is an attack on the parser's time
 MAX_HEADER_CHARS = 8192
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -89,6 +98,36 @@ def negotiate(accept: Sequence[MediaRange], offers: Sequence[Offer]) -> Offer:
     if best is None:
         raise NotAcceptable()
     return best
+
+
+def instance_offers(stored_syntax: str, *, single_part: bool = False) -> list[Offer]:
+    """What an instance stored in ``stored_syntax`` can be sent as (PS3.18 8.7.3.4-8.7.3.5), in the server's
+    order: as stored (what ``transfer-syntax=*`` gets), then Explicit VR Little Endian (the default, transcoded:
+    dicom/transcode.py). ``single_part`` adds bare application/dicom after them, for one instance."""
+    syntaxes = [stored_syntax] + ([EXPLICIT_VR_LITTLE_ENDIAN] if stored_syntax != EXPLICIT_VR_LITTLE_ENDIAN else [])
+    offers = [Offer(MULTIPART_RELATED, DICOM, syntax) for syntax in syntaxes]
+    if single_part:
+        offers += [Offer(DICOM, None, syntax) for syntax in syntaxes]
+    return offers
+
+
+def frame_offers(stored_syntax: str, *, decodable: bool) -> list[Offer]:
+    """What frames of an instance stored in ``stored_syntax`` can be sent as (PS3.18 Table 8.7.3-5): as stored in
+    their media type (native little endian frames as application/octet-stream), then, when ``decodable``, as
+    decoded native frames; multipart first, then the same single-part (cornerstone reads both)."""
+    offers: list[tuple[str, str]] = []
+    stored, media = frame_syntax(stored_syntax), frame_media_type(stored_syntax)
+    if stored is not None and media is not None:
+        offers.append((media, stored))
+    if stored != EXPLICIT_VR_LITTLE_ENDIAN and decodable:
+        offers.append((OCTET_STREAM, EXPLICIT_VR_LITTLE_ENDIAN))
+    return [Offer(MULTIPART_RELATED, m, ts) for m, ts in offers] + [Offer(m, None, ts) for m, ts in offers]
+
+
+def part_content_type(media_type: str, transfer_syntax: str | None) -> str:
+    """The Content-Type of one part or single-part answer, ``transfer-syntax`` given (PS3.18 8.7.3.3.2;
+    cornerstone assumes Implicit VR Little Endian for octet-stream parts without it)."""
+    return f"{media_type}; transfer-syntax={transfer_syntax}" if transfer_syntax else media_type
 
 
 def _weight(accept: Sequence[MediaRange], offer: Offer) -> float:

@@ -23,11 +23,10 @@ from typing import IO, TypeVar
 
 from python_multipart.multipart import MultipartParser
 
-from dicom_api.api.media import parse_media_type
+from dicom_api.api.media import MULTIPART_RELATED, parse_media_type
+from dicom_api.dicom.media_types import DICOM
 from dicom_api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
-MULTIPART_RELATED = "multipart/related"
-DICOM = "application/dicom"
 MAX_PREAMBLE = 64 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
 _T = TypeVar("_T")
