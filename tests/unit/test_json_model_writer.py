@@ -119,7 +119,7 @@ def test_character_set_is_given_as_utf8_unless_kept() -> None:
     assert json_model(ds, keep_charset=True)["00080005"] == {"vr": "CS", "Value": [None, "ISO 2022 IR 87"]}
 
 
-def test_file_meta_comes_first_when_asked() -> None:
+def test_file_meta_is_merged_when_asked() -> None:
     ds = Dataset()
     ds.SOPInstanceUID = "1.2.3"
     ds.file_meta = FileMetaDataset()
@@ -176,3 +176,23 @@ def test_agrees_with_pydicom_with_pixel_data_by_uri(name: str) -> None:
     mine = json_model(ds, bulk_uri=lambda path: f"bulk/{path[-1]:08X}")
     assert mine == _pydicom(ds)
     assert list(mine) == sorted(mine)
+
+
+def test_every_corpus_file_with_its_pixel_data_gives_strict_json() -> None:
+    """Whole files, bulk data by URI: every binary value above the inline limit, and Pixel Data, has a URI."""
+    written = 0
+    for path in CORPUS.values():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = pydicom.dcmread(path)
+        except Exception:  # noqa: S112 - not DICOM at all (the corpus holds a few such files)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = _strict(json_model(ds, bulk_uri=_uri, file_meta=True))
+        assert list(model) == sorted(model)
+        if "7FE00010" in model:
+            assert model["7FE00010"]["BulkDataURI"] == "bulk/7FE00010"
+        written += 1
+    assert written > 200

@@ -56,15 +56,15 @@ def json_model(
     keep_charset: bool = False,
 ) -> dict[str, Any]:
     """``ds`` as one object of the DICOM JSON Model (PS3.18 F.2), with its File Meta Information (group 0002,
-    PS3.10 7.1) first when ``file_meta``. See the module's docstring for the choices made; never raises for
+    PS3.10 7.1) when ``file_meta``. See the module's docstring for the choices made; never raises for
     a value of the data set."""
     writer = _Writer(bulk_uri, inline_limit, keep_charset)
-    model: dict[str, Any] = {}
+    model = writer.dataset(ds, (), 1)
     meta = getattr(ds, "file_meta", None) if file_meta else None
-    if meta is not None:
-        model.update(writer.dataset(meta, (), 1))
-    model.update(writer.dataset(ds, (), 1))
-    return model
+    if meta is None:
+        return model
+    # Merged in tag order: a data set may hold group 0001 (invalid, yet read) or group 0002 elements of its own.
+    return dict(sorted({**model, **writer.dataset(meta, (), 1)}.items()))
 
 
 def insert_element(model: dict[str, Any], tag: int, entry: dict[str, Any]) -> dict[str, Any]:
