@@ -110,8 +110,8 @@ async def receive_parts(
         while reader.done:
             yield reader.done.pop(0)
         reader.check_end()
-    except ValueError as exc:  # python-multipart's MultipartParseError is a ValueError
-        raise BadRequest("The multipart body is malformed.") from exc
+    except ValueError:  # python-multipart's MultipartParseError; its message may quote body bytes
+        raise BadRequest("The multipart body is malformed.") from None
     finally:
         reader.discard()
 
