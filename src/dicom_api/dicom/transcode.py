@@ -23,11 +23,11 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import dcmwrite
 from pydicom.pixels.decoders.base import get_decoder
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from dicom_api.dicom.codestreams import repair_sequential_scans
 from dicom_api.dicom.deflated import inflated, is_deflated
-from dicom_api.dicom.frames import check_codestream, frame_count, geometry, syntax_name
+from dicom_api.dicom.frames import check_codestream, dataset_syntax, frame_count, geometry, syntax_name
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.errors import AppError, CannotTranscode
 
@@ -44,7 +44,7 @@ def transcode_to_explicit_little_endian(src: BinaryIO, out: BinaryIO, limits: Di
         with warnings.catch_warnings():  # pydicom's warnings may quote values: none reach the log
             warnings.simplefilter("ignore")
             ds = _read(src, limits)
-            syntax = _syntax(ds)
+            syntax = dataset_syntax(ds)
             # Every value decoded now: a raw element keeps its encoding's bytes and VR (None when it was
             # written implicit under an explicit syntax, which pydicom reads but cannot write).
             ds.walk(lambda _ds, _elem: None)
@@ -87,16 +87,6 @@ def _complete_file_meta(ds: Dataset) -> None:
     ):
         if not meta.get(meta_keyword) and ds.get(keyword):
             setattr(meta, meta_keyword, ds.get(keyword))
-
-
-def _syntax(ds: Dataset) -> UID:
-    uid = ds.file_meta.get("TransferSyntaxUID")
-    if uid:
-        return UID(str(uid))
-    implicit, little = ds.original_encoding
-    if implicit:
-        return ImplicitVRLittleEndian
-    return ExplicitVRBigEndian if little is False else ExplicitVRLittleEndian
 
 
 def _decompress(ds: Dataset, syntax: UID, limits: DicomLimits) -> None:
