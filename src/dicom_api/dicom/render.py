@@ -25,7 +25,6 @@ from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
@@ -36,6 +35,7 @@ from dicom_api.dicom.frames import (
     Geometry,
     check_codestream,
     check_native_frame,
+    dataset_syntax,
     encapsulated_frames_present,
     frame_count,
     geometry,
@@ -82,7 +82,7 @@ def render_file(
     limits: DicomLimits = DEFAULT_LIMITS,
 ) -> np.ndarray:
     """``frame`` of the DICOM file ``fp`` as 8-bit grey (H x W) or RGB (H x W x 3), as render_png draws it."""
-    if header is not None and _transfer_syntax(header.attributes) != DeflatedExplicitVRLittleEndian:
+    if header is not None and dataset_syntax(header.attributes) != DeflatedExplicitVRLittleEndian:
         fp.seek(header.pixel_offset)
         return render_array(fp, header.attributes, frame, window, limits)
     if is_deflated(fp):
@@ -138,7 +138,7 @@ def render_array(
     that read stopped. Pixel data: PS3.5 8 (native and encapsulated), PS3.3 C.7.6.3 (Image Pixel module). What
     the frame needs is checked against ``limits`` and the bytes present before it is decoded (frames.py).
     """
-    syntax = _transfer_syntax(ds)
+    syntax = dataset_syntax(ds)
     full = _full_data_set(fp, syntax)
     present = any(t in full for t in PIXEL_TAGS) if full is not None else _pixel_tag_follows(fp, syntax)
     if not present:
@@ -244,18 +244,6 @@ def frame_attributes(ds: Dataset, frame: int) -> Dataset:
                 if keyword in item:
                     setattr(view, keyword, item[keyword].value)
     return view
-
-
-def _transfer_syntax(ds: Dataset) -> UID:
-    """The file's transfer syntax; for a bare data set, the one its encoding implies (PS3.5 A.1-A.3)."""
-    meta = getattr(ds, "file_meta", None)
-    uid = meta.get("TransferSyntaxUID") if meta is not None else None
-    if uid:
-        return UID(str(uid))
-    implicit, little = ds.original_encoding
-    if implicit:
-        return ImplicitVRLittleEndian
-    return ExplicitVRBigEndian if little is False else ExplicitVRLittleEndian
 
 
 def _full_data_set(fp: BinaryIO, syntax: UID) -> Dataset | None:
