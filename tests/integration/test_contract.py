@@ -274,7 +274,7 @@ def test_unhandled_error_is_500_with_request_id(settings: Settings, monkeypatch)
     def boom(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(files.FileService, "list", boom)
+    monkeypatch.setattr(files.Files, "list", boom)
     upgrade_settings = settings
     for client in make_client(upgrade_settings):
         client_no_raise = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
