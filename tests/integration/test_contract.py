@@ -321,3 +321,34 @@ def test_database_down_is_503(settings: Settings) -> None:
             response = answers.get(path)
             assert response.status_code == 503, (path, response.text)
             assert set(response.json()) == {"error"}
+
+
+def test_head_on_the_png_route_answers_as_declared(client: TestClient, upload) -> None:
+    """The route declares GET only: HEAD is a 405 with its Allow header, not a render."""
+    file_id = upload(CT)
+    response = client.head(f"/download/png/{file_id}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert set(response.json()) == {"error"}
+
+
+def test_the_contract_routes_honour_dependency_overrides(client: TestClient, upload) -> None:
+    """Every route goes through FastAPI's dependencies, the hot ones included."""
+    from dicom_api.api.deps import get_principal
+    from dicom_api.errors import Unauthorized
+
+    file_id = upload(CT)
+
+    def refuse() -> None:
+        raise Unauthorized("overridden")
+
+    client.app.dependency_overrides[get_principal] = refuse
+    try:
+        for path in (
+            f"/download/png/{file_id}",
+            f"/header_attribute?file_id={file_id}&tag_group=0010&tag_element=0010",
+        ):
+            response = client.get(path)
+            assert (response.status_code, response.json()) == (401, {"error": "overridden"})
+    finally:
+        client.app.dependency_overrides.clear()
