@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
 from dicom_api.config import Settings
-from dicom_api.db.engine import make_engine, make_session_factory
+from dicom_api.db.engine import make_engine, make_session_factory, transaction
 from dicom_api.db.lookups import Lookups
 from dicom_api.dicom.limits import DicomLimits
 from dicom_api.errors import ServiceUnavailable
@@ -73,7 +73,7 @@ class AppContext:
         locks: RenderLocks = AdvisoryLocks(engine) if postgres else NoLocks()
         png_cache = PngCache(settings.render_cache_mib * MIB)
         audit = AuditLog(sessions)
-        context = cls(
+        return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
@@ -89,22 +89,14 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=audit,
-            files=Files(lookups, store, headers, lambda: context.transaction(), audit),
+            files=Files(lookups, store, headers, partial(transaction, sessions), audit),
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
         )
-        return context
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """The transaction boundary: a session committed when the block ends, rolled back when it raises."""
-        with self.sessions() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+    def transaction(self) -> AbstractContextManager[Session]:
+        """The transaction boundary (db/engine.py): committed when the block ends, rolled back when it raises."""
+        return transaction(self.sessions)
 
     @cached_property
     def signin(self) -> SignIn:
