@@ -138,7 +138,7 @@ class Files:
         """Row first, then the blob and its renders, after the commit that also holds the audit entry."""
         row = self.open(principal, file_id)
         with self.transaction() as session:
-            files = FileRepository(session, row.owner_id or "")
+            files = FileRepository(session, principal.claims.subject)
             if not files.remove(row.id):
                 raise FileNotFound()  # deleted meanwhile
 
