@@ -5,17 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from dicom_api.api.media import (
-    MAX_RANGES,
-    MediaRange,
-    Offer,
-    frame_offers,
-    instance_offers,
-    negotiate,
-    parse_accept,
-    parse_media_type,
-    part_content_type,
-)
 from dicom_api.dicom.media_types import (
     EXPLICIT_VR_LITTLE_ENDIAN as EVRLE,
 )
@@ -26,6 +15,17 @@ from dicom_api.dicom.media_types import (
     frame_syntaxes,
 )
 from dicom_api.errors import NotAcceptable
+from dicom_api.services.media import (
+    MAX_RANGES,
+    MediaRange,
+    Offer,
+    frame_offers,
+    instance_offers,
+    negotiate,
+    parse_accept,
+    parse_media_type,
+    part_content_type,
+)
 
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
 JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70"

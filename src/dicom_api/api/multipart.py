@@ -23,9 +23,9 @@ from typing import IO, TypeVar
 
 from python_multipart.multipart import MultipartParser
 
-from dicom_api.api.media import MULTIPART_RELATED, parse_media_type
-from dicom_api.dicom.media_types import DICOM
 from dicom_api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from dicom_api.services.media import DICOM_MEDIA_TYPE as DICOM
+from dicom_api.services.media import MULTIPART_RELATED, parse_media_type
 
 MAX_PREAMBLE = 64 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024

@@ -28,6 +28,7 @@ from dicom_api.dicom.media_types import (
 from dicom_api.errors import NotAcceptable
 
 MULTIPART_RELATED = "multipart/related"
+DICOM_MEDIA_TYPE = DICOM  # for the HTTP layer, which does not import dicom/
 MAX_RANGES = 64  # an Accept header is a few ranges; more is an attack on the parser's time
 MAX_HEADER_CHARS = 8192
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
