@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from pydicom.uid import generate_uid
 
 from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, sample, settings_for
-from tests.integration.test_isolation import BACKENDS, backend_settings, bearer, fresh_database
+from tests.worlds import BACKENDS, backend_settings, bearer, fresh_database
 
 CT = sample("CT_small.dcm")
 CT_NAME = "CompressedSamples^CT1"

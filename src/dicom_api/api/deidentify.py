@@ -7,29 +7,28 @@ from typing import Annotated
 from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from dicom_api.api.deps import ClaimsDep, ContextDep, caller
+from dicom_api.api.deps import ContextDep, PrincipalDep
 from dicom_api.api.files import FileId
 from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import DeidentifyIn, UploadOut
-from dicom_api.dicom.deidentify import Options
 from dicom_api.services.deidentify import deidentified_bytes, deidentify_stored
 
 _OPTION = "An option of PS3.15 Annex E (see POST /files/{file_id}/deidentify); repeat for several."
 _KEY = "A label of your own for a separate UID mapping (default: your default key)."
 
 
-def deidentify(
+async def deidentify(
     request: Request,
     file_id: FileId,
-    claims: ClaimsDep,
+    principal: PrincipalDep,
     context: ContextDep,
     body: Annotated[DeidentifyIn | None, Body()] = None,
 ) -> JSONResponse:
     """Store a de-identified copy of the file as a new file of yours: the Basic Application Level
     Confidentiality Profile, with the options named in the body; UIDs mapped by your key."""
     body = body or DeidentifyIn()
-    options = Options.from_names(body.options)
-    row = deidentify_stored(context, claims, file_id, options, body.key, caller(request), audited(request, 201))
+    entry = audited(request, 201)
+    row = await context.run_blocking(deidentify_stored, context, principal, file_id, body.options, body.key, entry)
     request.state.audit_committed = True
     request.app.state.metrics.uploads.inc()
     request.app.state.metrics.bytes_stored.inc(row.size_bytes)
@@ -38,18 +37,16 @@ def deidentify(
     )
 
 
-def download_deidentified(
-    request: Request,
+async def download_deidentified(
     file_id: FileId,
-    claims: ClaimsDep,
+    principal: PrincipalDep,
     context: ContextDep,
     option: Annotated[list[str] | None, Query(max_length=16, description=_OPTION)] = None,
     key: Annotated[str | None, Query(max_length=64, description=_KEY)] = None,
 ) -> Response:
     """The file de-identified as POST /files/{file_id}/deidentify would store it, made for this answer and
     not stored."""
-    options = Options.from_names(option or [])
-    data = deidentified_bytes(context, claims, file_id, options, key, caller(request))
+    data = await context.run_blocking(deidentified_bytes, context, principal, file_id, option or [], key)
     return Response(
         data,
         media_type="application/dicom",

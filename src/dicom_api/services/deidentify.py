@@ -24,14 +24,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
-from dicom_api.auth.tokens import Claims, load_or_create_secret
+from dicom_api.auth.tokens import load_or_create_secret
 from dicom_api.config import Settings
-from dicom_api.db.lookups import AccountState
-from dicom_api.db.models import DicomFile
 from dicom_api.dicom.deidentify import Options, deidentify_file
 from dicom_api.errors import AppError, InvalidParameter, NotConfigured
+from dicom_api.services.accounts import Principal
 from dicom_api.services.audit import AuditEntry
 from dicom_api.services.context import AppContext
+from dicom_api.services.files import StoredFile
 
 SECRET_FILE = "deidentify-secret"  # noqa: S105 - a file name, not a secret
 DEFAULT_LABEL = "default"
@@ -62,45 +62,47 @@ def _stored_secret(data_dir: Path) -> str:
     return load_or_create_secret(data_dir, SECRET_FILE)
 
 
+def options(names: list[str]) -> Options:
+    """The options of PS3.15 Annex E named by a client; an unknown name is an InvalidParameter."""
+    return Options.from_names(names)
+
+
 def deidentify_stored(
     context: AppContext,
-    claims: Claims,
+    principal: Principal,
     file_id: str,
-    options: Options,
+    names: list[str],
     label: str | None,
-    caller: Callable[[AccountState], None],
     audit: Callable[[str], AuditEntry],
-) -> DicomFile:
+) -> StoredFile:
     """A de-identified copy of the caller's file, stored as a new file of theirs through the upload's own
-    ingest (validated, indexed, audited). The audit entry names the source file: the access to patient data."""
-    record = context.reader.open(claims, file_id, caller)
-    key = user_key(deidentify_secret(context.settings), claims.subject, label)
+    ingest (validated, indexed, audited). The audit entry names the source file: the access to patient data.
+    Blocking: call it through ``RunBlocking``."""
+    chosen = options(names)
+    source = context.files.open(principal, file_id)
+    key = user_key(deidentify_secret(context.settings), principal.claims.subject, label)
     staged = context.spool.folder / f"deid-{uuid.uuid4().hex}"
     try:
-        with context.store.open(record.id) as src, staged.open("wb") as dst:
-            deidentify_file(src, dst, key, options)
+        with context.store.open(source.id) as src, staged.open("wb") as dst:
+            deidentify_file(src, dst, key, chosen)
         size, sha256 = _size_and_digest(staged)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    return context.ingest(claims, staged, size, sha256, caller, lambda _new_id: audit(record.id))
+    return context.files.ingest(principal, staged, size, sha256, lambda _new_id: audit(source.id))
 
 
 def deidentified_bytes(
-    context: AppContext,
-    claims: Claims,
-    file_id: str,
-    options: Options,
-    label: str | None,
-    caller: Callable[[AccountState], None],
+    context: AppContext, principal: Principal, file_id: str, names: list[str], label: str | None
 ) -> bytes:
     """The caller's file de-identified, in memory and not stored (a download). The file was bounded by the
-    upload limit when it was stored, so the copy is too."""
-    record = context.reader.open(claims, file_id, caller)
-    key = user_key(deidentify_secret(context.settings), claims.subject, label)
+    upload limit when it was stored, so the copy is too. Blocking: call it through ``RunBlocking``."""
+    chosen = options(names)
+    source = context.files.open(principal, file_id)
+    key = user_key(deidentify_secret(context.settings), principal.claims.subject, label)
     out = io.BytesIO()
-    with context.store.open(record.id) as src:
-        deidentify_file(src, out, key, options)
+    with context.store.open(source.id) as src:
+        deidentify_file(src, out, key, chosen)
     return out.getvalue()
 
 
