@@ -43,6 +43,9 @@ OUT_OF_RESOURCES = 0xA700  # Refused: Out of Resources (try again later)
 CANNOT_UNDERSTAND = 0xC000  # Error: Cannot Understand
 # A-ASSOCIATE-RJ: rejected-permanent, by the service user, calling AE title not recognised (PS3.8 9.3.4)
 REJECT_CALLING_AE = (0x01, 0x01, 0x03)
+# The largest PDU a peer may send: pynetdicom reads each whole before writing it out, so this bounds an
+# association's memory (the default 16 KiB costs more per byte in Python; "no limit" would let one PDU fill memory).
+MAX_PDU = 256 * 1024
 DRAIN_SECONDS = 30.0  # how long associations in flight get to finish at shutdown
 _CHUNK = 1024 * 1024
 
@@ -56,7 +59,7 @@ class StoreSCP:
         self.address = (host, port)
         self.ae = AE(ae_title=ae_title)
         self.ae.require_called_aet = True  # a modality configured for another node is told so at once
-        self.ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs
+        self.ae.maximum_pdu_size = MAX_PDU
         for cx in AllStoragePresentationContexts:  # every storage SOP class, every transfer syntax as it comes
             self.ae.add_supported_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
         self.ae.add_supported_context(Verification)
@@ -101,6 +104,7 @@ class StoreSCP:
         if receiver is None:
             log.warning("rejected an association from %s: calling AE title not registered for it", requestor.address)
             event.assoc.acse.send_reject(*REJECT_CALLING_AE)
+            event.assoc.kill()  # waits until the rejection is sent: closing the socket at once would drop it
             return
         with self._lock:
             self._receivers[event.assoc] = receiver
