@@ -123,22 +123,33 @@ class StoreSCP:
         except Exception as exc:  # the database or store failed: the sender may try again later
             log.error("could not store an instance from AE %s: %s", receiver.ae_title, type(exc).__name__)
             return OUT_OF_RESOURCES
-        log.info("stored %s from AE %s", file_id, receiver.ae_title)
+        if file_id is None:
+            log.info("an instance from AE %s was stored already", receiver.ae_title)
+        else:
+            log.info("stored %s from AE %s", file_id, receiver.ae_title)
         return SUCCESS
 
-    def _ingest(self, receiver: Receiver, received: Path, client: str) -> str:
-        """Store the received file for the receiver's user; an instance sent again (same bytes) is stored once."""
+    def _ingest(self, receiver: Receiver, received: Path, client: str) -> str | None:
+        """Store the received file for the receiver's user: its new file id, or None when the same bytes are
+        stored already (an instance sent again, as a sender does that did not hear the answer)."""
         size, sha256 = _measure(received)
         with self.context.transaction() as session:
             if stored_checksums(session, receiver.user_id, [sha256]):
-                return "(already stored)"
+                return None
         staged = self.context.spool.folder / uuid.uuid4().hex
         shutil.move(received, staged)  # a rename on the same file system
         claims = Claims(subject=receiver.user_id, version=receiver.token_version, token_id="", expires_at=0)
 
         def entry(file_id: str) -> AuditEntry:
             return AuditEntry(
-                "c_store", "success", 201, receiver.user_id, receiver.username, file_id, client, receiver.ae_title
+                action="c_store",
+                outcome="success",
+                status=201,
+                user_id=receiver.user_id,
+                username=receiver.username,
+                file_id=file_id,
+                client=client,
+                request_id=f"ae:{receiver.ae_title}",  # which modality sent it
             )
 
         return ingest(self.context, claims, staged, size, sha256, _ignore, entry).id

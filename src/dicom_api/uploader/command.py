@@ -8,12 +8,13 @@ nothing, and a run cut short (Ctrl-C, a dropped network) continues where it stop
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,9 +74,13 @@ def _run(args: argparse.Namespace, client: Client, report: Report, stop: threadi
         have = client.stored(sorted({sha for _, sha in checked}))
         to_send = report.sort(checked, have)
         progress.start("sending", len(to_send), sum(item.size for item, _ in to_send))
-        for (item, _), outcome in _each(to_send, lambda pair: _send(client, pair), args.jobs, stop):
-            report.add(item, outcome)
-            progress.advance(item.size, f"{outcome.kind:<8} {item.label}", loud=outcome.kind in ("refused", "failed"))
+        sent = contextlib.closing(_each(to_send, lambda pair: _send(client, pair), args.jobs, stop))
+        with sent as results:  # closed at once on Ctrl-C: see _each
+            for (item, _), outcome in results:
+                report.add(item, outcome)
+                loud = outcome.kind in ("refused", "failed")
+                line = f"{outcome.kind:<8} {item.label}" + (f": {outcome.detail}" if loud else "")
+                progress.advance(item.size, line, loud=loud)
     report.print()
     return 0 if report.all_in else 1
 
@@ -99,12 +104,13 @@ def _examine(
     """Each DICOM-looking item with its checksum; the others go to the report as skipped."""
     progress.start("checking", len(items), sum(item.size for item in items))
     checked: list[tuple[Item, str]] = []
-    for item, (sha256, why) in _each(items, _checksum, jobs, stop):
-        progress.advance(item.size)
-        if sha256 is None:
-            report.skipped.append((item.label, why))
-        else:
-            checked.append((item, sha256))
+    with contextlib.closing(_each(items, _checksum, jobs, stop)) as results:
+        for item, (sha256, why) in results:
+            progress.advance(item.size)
+            if sha256 is None:
+                report.skipped.append((item.label, why))
+            else:
+                checked.append((item, sha256))
     return checked
 
 
@@ -123,22 +129,21 @@ def _send(client: Client, pair: tuple[Item, str]) -> Outcome:
         return Outcome("failed", "interrupted")
 
 
-def _each(items: Iterable[T], work: Callable[[T], R], jobs: int, stop: threading.Event) -> Iterable[tuple[T, R]]:
-    """``work`` on each item in ``jobs`` threads, results as they finish. On Ctrl-C nothing new starts: what
-    is in flight finishes (one file a thread), then KeyboardInterrupt goes on."""
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures: dict[Future[R], T] = {}
-        try:
-            for item in items:
-                futures[pool.submit(_unless_stopped, work, item, stop)] = item
-            for future in as_completed(futures):
-                result = future.result()
-                if not stop.is_set():
-                    yield futures[future], result
-        except KeyboardInterrupt:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+def _each(
+    items: Iterable[T], work: Callable[[T], R], jobs: int, stop: threading.Event
+) -> Generator[tuple[T, R], None, None]:
+    """``work`` on each item in ``jobs`` threads, results as they finish. Closed early (Ctrl-C, an error):
+    nothing new starts, what is in flight finishes (one file a thread), then the close returns."""
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = {pool.submit(_unless_stopped, work, item, stop): item for item in items}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:  # KeyboardInterrupt while waiting here, or GeneratorExit when the loop over us stops
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _unless_stopped(work: Callable[[T], R], item: T, stop: threading.Event) -> R:

@@ -57,9 +57,12 @@ class Report:
             print(f"failed   {label}: {error}", file=out)
         print(
             f"{self.stored} stored, {self.already} already there, {len(self.refused)} refused, "
-            f"{len(self.skipped)} skipped (not DICOM), {len(self.failed)} failed",
+            f"{len(self.skipped)} skipped (not DICOM, DICOMDIR), {len(self.failed)} failed",
             file=out,
         )
         if self.interrupted:
-            left = self.to_send - self.done if self.to_send else "the"
-            print(f"interrupted: {left} file(s) not sent; run the same command again to send them", file=out)
+            if self.to_send:
+                left = f"{self.to_send - self.done} file(s) not sent"
+            else:
+                left = "nothing sent yet"
+            print(f"interrupted: {left}; run the same command again to send the rest", file=out)
