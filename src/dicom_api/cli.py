@@ -120,7 +120,7 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     print(f"DICOM API on http://{host}:{port}  (Swagger UI: http://{host}:{port}/swagger/)", flush=True)
-    with _receiver(settings):
+    with _receiver(settings, host):
         _run_uvicorn(uvicorn, settings, host, port, workers, log_config)
     return 0
 
@@ -143,7 +143,7 @@ def _run_uvicorn(
 
 
 @contextlib.contextmanager
-def _receiver(settings: Settings) -> Iterator[None]:
+def _receiver(settings: Settings, host: str) -> Iterator[None]:
     """The DICOM C-STORE receiver beside HTTP when DICOM_API_DIMSE_PORT is set: threads of this (the first)
     process, with a context of their own; stopped after HTTP, once associations in flight are done."""
     if settings.dimse_port is None:
@@ -153,8 +153,8 @@ def _receiver(settings: Settings) -> Iterator[None]:
     from dicom_api.services.dimse import start_receiver
 
     context = AppContext.build(settings)
-    scp = start_receiver(context)
-    print(f"DICOM receiver {settings.dimse_ae_title} on {settings.host}:{settings.dimse_port}", flush=True)
+    scp = start_receiver(context, host)
+    print(f"DICOM receiver {settings.dimse_ae_title} on {host}:{settings.dimse_port}", flush=True)
     try:
         yield
     finally:

@@ -100,6 +100,14 @@ def test_unknown_calling_ae_is_rejected_at_association(receiver: Receiver) -> No
     assert "calling AE title not registered" in receiver.server.log.read_text()
 
 
+def test_a_wrong_called_ae_title_is_rejected(receiver: Receiver) -> None:
+    ae = AE(ae_title="PYNETDICOM")
+    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    assoc = ae.associate(HOST, receiver.port, ae_title="NOT_US")
+    assert assoc.is_rejected
+    assert assoc.acceptor.primitive.diagnostic == 0x07  # called AE title not recognised (PS3.8 9.3.4)
+
+
 @needs_dcmtk
 def test_a_series_of_300_instances_from_storescu(receiver: Receiver, tmp_path: Path) -> None:
     series = variants(CT, tmp_path / "series", 300)
@@ -221,3 +229,19 @@ def _wait_for(condition: object, seconds: float = 15) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the condition did not come true in time")
+
+
+def test_an_instance_over_the_upload_limit_is_refused(launch: Launch, tmp_path: Path) -> None:
+    port = free_port()
+    server = launch(DICOM_API_DIMSE_PORT=str(port), DICOM_API_MAX_UPLOAD_BYTES="20000")
+    with server.client() as api:
+        assert api.post("/admin/aes", json={"ae_title": "PYNETDICOM", "username": "admin"}).status_code == 201
+    small = Receiver(server, port, tmp_path)
+    (path,) = variants(CT, tmp_path, 1)  # 39 kB
+    assoc = small.associate("PYNETDICOM")
+    try:
+        assert assoc.send_c_store(path).Status == 0xA700  # out of resources
+    finally:
+        assoc.release()
+    assert small.count() == 0
+    assert server.stored() == ([], [])

@@ -43,6 +43,7 @@ OUT_OF_RESOURCES = 0xA700  # Refused: Out of Resources (try again later)
 CANNOT_UNDERSTAND = 0xC000  # Error: Cannot Understand
 # A-ASSOCIATE-RJ: rejected-permanent, by the service user, calling AE title not recognised (PS3.8 9.3.4)
 REJECT_CALLING_AE = (0x01, 0x01, 0x03)
+REJECT_TRANSIENT = (0x02, 0x01, 0x01)  # rejected-transient, by the service user, no reason given
 # The largest PDU a peer may send: pynetdicom reads each whole before writing it out, so this bounds an
 # association's memory (the default 16 KiB costs more per byte in Python; "no limit" would let one PDU fill memory).
 MAX_PDU = 256 * 1024
@@ -99,8 +100,14 @@ class StoreSCP:
     def _on_requested(self, event: evt.Event) -> None:
         requestor = event.assoc.requestor
         calling = str(requestor.primitive.calling_ae_title).strip() if requestor.primitive else ""
-        with self.context.transaction() as session:
-            receiver = RemoteAEService(session).receiver_for(calling, str(requestor.address))
+        try:
+            with self.context.transaction() as session:
+                receiver = RemoteAEService(session).receiver_for(calling, str(requestor.address))
+        except Exception as exc:  # the database is down: "try again later" rather than a store that refuses all
+            log.error("could not check a calling AE title: %s", type(exc).__name__)
+            event.assoc.acse.send_reject(*REJECT_TRANSIENT)
+            event.assoc.kill()
+            return
         if receiver is None:
             log.warning("rejected an association from %s: calling AE title not registered for it", requestor.address)
             event.assoc.acse.send_reject(*REJECT_CALLING_AE)
@@ -133,6 +140,10 @@ class StoreSCP:
         """Store the received file for the receiver's user: its new file id, or None when the same bytes are
         stored already (an instance sent again, as a sender does that did not hear the answer)."""
         size, sha256 = _measure(received)
+        if size > self.context.settings.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"The instance is larger than the limit of {self.context.settings.max_upload_bytes} bytes."
+            )
         with self.context.transaction() as session:
             if stored_checksums(session, receiver.user_id, [sha256]):
                 return None
@@ -155,12 +166,12 @@ class StoreSCP:
         return ingest(self.context, claims, staged, size, sha256, _ignore, entry).id
 
 
-def start_receiver(context: AppContext) -> StoreSCP | None:
-    """The receiver the settings ask for (DICOM_API_DIMSE_PORT), started; None when none is asked for."""
+def start_receiver(context: AppContext, host: str) -> StoreSCP | None:
+    """The receiver the settings ask for (DICOM_API_DIMSE_PORT) on ``host``, started; None when none is asked for."""
     settings = context.settings
     if settings.dimse_port is None:
         return None
-    scp = StoreSCP(context, settings.host, settings.dimse_port, settings.dimse_ae_title)
+    scp = StoreSCP(context, host, settings.dimse_port, settings.dimse_ae_title)
     scp.start()
     return scp
 
