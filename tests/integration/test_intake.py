@@ -81,6 +81,7 @@ def test_admin_registers_lists_and_removes_remote_aes(client: TestClient) -> Non
     ("body", "status"),
     [
         ({"ae_title": "CT", "username": "nobody"}, 404),
+        ({"ae_title": "CT", "username": "nul\u0000"}, 404),  # never reaches PostgreSQL, which refuses NUL
         ({"ae_title": "BACK\\SLASH", "username": "admin"}, 400),
         ({"ae_title": "SEVENTEEN_CHARS_X", "username": "admin"}, 400),
         ({"ae_title": "   ", "username": "admin"}, 400),

@@ -15,6 +15,7 @@ from dicom_api.db.models import RemoteAE
 from dicom_api.db.remote_aes import RemoteAERepository
 from dicom_api.db.repository import UserRepository
 from dicom_api.errors import Conflict, InvalidParameter, NotFound
+from dicom_api.services.accounts import is_username
 
 # PS3.5 6.2, VR AE: up to 16 characters of the default repertoire, no backslash, no control characters;
 # leading and trailing spaces are not significant.
@@ -57,7 +58,7 @@ class RemoteAEService:
         title = ae_title(title)
         if host is not None and not _HOST.fullmatch(host):
             raise InvalidParameter("The host is an IP address or a DNS name.")
-        user = self.users.by_username(username)
+        user = self.users.by_username(username) if is_username(username) else None
         if user is None:
             raise NotFound("No user with this name.")
         if self.aes.get(title) is not None:
