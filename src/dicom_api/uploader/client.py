@@ -32,8 +32,17 @@ class Outcome:
 
 
 class Client:
-    def __init__(self, url: str, token: str | None, stop: threading.Event, timeout: float = 300) -> None:
-        self.http = httpx.Client(base_url=url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=10))
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        stop: threading.Event,
+        timeout: float = 300,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=10), transport=transport
+        )
         self.stop = stop
         self._token = token
         self._refresh: str | None = None
@@ -57,7 +66,7 @@ class Client:
             raise SignInFailed(_reason(response))
         return str(response.json()["username"])
 
-    def stored(self, checksums: list[str]) -> set[str]:
+    def stored(self, checksums: list[str], *, retry: bool = True) -> set[str]:
         """Which of ``checksums`` the server has stored for us already, asked in bounded batches."""
         have: set[str] = set()
         for start in range(0, len(checksums), LOOKUP_BATCH):
@@ -66,7 +75,7 @@ class Client:
             def ask(headers: dict[str, str], batch: list[str] = batch) -> httpx.Response:
                 return self.http.post("/files/lookup", json={"sha256": batch}, headers=headers)
 
-            response = self._authorised(ask)
+            response = self._authorised(ask, retry=retry)
             if response.status_code != 200:
                 raise httpx.HTTPStatusError(_reason(response), request=response.request, response=response)
             have.update(response.json()["stored"])
@@ -75,35 +84,39 @@ class Client:
     def upload(self, item: Item, sha256: str) -> Outcome:
         """Send one file. A retry after a dropped connection first asks whether the last attempt got through."""
         attempts = 0
+        arrived = False
 
         def send(headers: dict[str, str]) -> httpx.Response:
-            nonlocal attempts
+            nonlocal attempts, arrived
             attempts += 1
-            if attempts > 1 and self.stored([sha256]):
-                return httpx.Response(200, json={"already": True})
+            if attempts > 1 and self.stored([sha256], retry=False):  # this attempt's back-off covers it
+                arrived = True
+                return httpx.Response(204)  # not sent again
             body = _Multipart(item)
             headers = {**headers, "Content-Type": body.content_type, "Content-Length": str(len(body))}
             return self.http.post("/upload/dicom", content=iter(body), headers=headers)
 
         try:
             response = self._authorised(send)
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # the connection, or the lookup before a retry, failed for good
             return Outcome("failed", exc.__class__.__name__)
+        if arrived:
+            return Outcome("already")
         if response.status_code == 201:
             return Outcome("stored", str(response.json().get("file_id", "")))
-        if response.status_code == 200:
-            return Outcome("already")
         if response.status_code in RETRY_STATUSES or response.status_code == 401:
             return Outcome("failed", f"HTTP {response.status_code}: {_reason(response)}")
         return Outcome("refused", f"HTTP {response.status_code}: {_reason(response)}")
 
-    def _authorised(self, call: Callable[[dict[str, str]], httpx.Response]) -> httpx.Response:
-        """``call`` with the bearer token; once more with a refreshed one when the access token expired."""
+    def _authorised(self, call: Callable[[dict[str, str]], httpx.Response], *, retry: bool = True) -> httpx.Response:
+        """``call`` with the bearer token (retried while the network fails, unless ``retry`` is false); once
+        more with a refreshed token when the access token expired."""
         token = self._token
-        response = self._retrying(lambda: call({"Authorization": f"Bearer {token}"}))
+        again = self._retrying if retry else _once
+        response = again(lambda: call({"Authorization": f"Bearer {token}"}))
         if response.status_code == 401 and self._refresh is not None and self._renew(token):
             token = self._token
-            response = self._retrying(lambda: call({"Authorization": f"Bearer {token}"}))
+            response = again(lambda: call({"Authorization": f"Bearer {token}"}))
         return response
 
     def _renew(self, expired: str | None) -> bool:
@@ -134,6 +147,10 @@ class Client:
             if self.stop.wait(pause):
                 raise Stopped()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _once(call: Callable[[], httpx.Response]) -> httpx.Response:
+    return call()
 
 
 def _retry_after(response: httpx.Response) -> float:

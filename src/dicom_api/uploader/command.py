@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, client, report, stop)
     except KeyboardInterrupt:
         stop.set()
-        report.interrupted = True
+        report.stopped = "interrupted"
         report.print()
         return INTERRUPTED
     except (SignInFailed, httpx.HTTPError) as exc:
@@ -78,6 +78,9 @@ def _run(args: argparse.Namespace, client: Client, report: Report, stop: threadi
         with sent as results:  # closed at once on Ctrl-C: see _each
             for (item, _), outcome in results:
                 report.add(item, outcome)
+                if outcome.kind == "failed" and not stop.is_set():  # retried for half a minute: the server is away
+                    report.stopped = "the server could not be reached"
+                    stop.set()
                 loud = outcome.kind in ("refused", "failed")
                 line = f"{outcome.kind:<8} {item.label}" + (f": {outcome.detail}" if loud else "")
                 progress.advance(item.size, line, loud=loud)
@@ -138,7 +141,11 @@ def _each(
     try:
         futures = {pool.submit(_unless_stopped, work, item, stop): item for item in items}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            try:
+                result = future.result()
+            except Stopped:  # queued when the run stopped: never started
+                continue
+            yield futures[future], result
     except BaseException:  # KeyboardInterrupt while waiting here, or GeneratorExit when the loop over us stops
         stop.set()
         raise

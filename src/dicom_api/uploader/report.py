@@ -19,7 +19,7 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (label, why)
     to_send: int = 0
     done: int = 0  # of to_send, answered
-    interrupted: bool = False
+    stopped: str = ""  # why the run stopped before the end: "interrupted", or the server went away
 
     def sort(self, checked: list[tuple[Item, str]], have: set[str]) -> list[tuple[Item, str]]:
         """What to send: one item per checksum the server does not have; the rest count as already there."""
@@ -47,7 +47,7 @@ class Report:
 
     @property
     def all_in(self) -> bool:
-        return not (self.refused or self.failed or self.interrupted)
+        return not (self.refused or self.failed or self.stopped)
 
     def print(self, out: TextIO | None = None) -> None:
         out = out or sys.stdout
@@ -60,9 +60,6 @@ class Report:
             f"{len(self.skipped)} skipped (not DICOM, DICOMDIR), {len(self.failed)} failed",
             file=out,
         )
-        if self.interrupted:
-            if self.to_send:
-                left = f"{self.to_send - self.done} file(s) not sent"
-            else:
-                left = "nothing sent yet"
-            print(f"interrupted: {left}; run the same command again to send the rest", file=out)
+        if self.stopped:
+            left = f"{self.to_send - self.done} file(s) not sent" if self.to_send else "nothing sent yet"
+            print(f"{self.stopped}: {left}; run the same command again to send the rest", file=out)
