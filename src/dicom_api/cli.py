@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -155,12 +156,20 @@ def _receiver(settings: Settings, host: str) -> Iterator[None]:
     context = AppContext.build(settings)
     scp = start_receiver(context, host)
     print(f"DICOM receiver {settings.dimse_ae_title} on {host}:{settings.dimse_port}", flush=True)
+    # uvicorn ends by raising the SIGTERM it caught again, under the handler found before it ran: by default
+    # that kills the process at once. An exit instead lets the receiver finish what is in flight.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         yield
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if scp is not None:
             scp.close()
         context.close()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _storage_check(settings: Settings, args: argparse.Namespace) -> int:

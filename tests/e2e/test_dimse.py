@@ -245,3 +245,16 @@ def test_an_instance_over_the_upload_limit_is_refused(launch: Launch, tmp_path: 
         assoc.release()
     assert small.count() == 0
     assert server.stored() == ([], [])
+
+
+def test_sigterm_stops_the_server_cleanly_with_an_association_open(launch: Launch, tmp_path: Path) -> None:
+    port = free_port()
+    server = launch(DICOM_API_DIMSE_PORT=str(port))
+    with server.client() as api:
+        assert api.post("/admin/aes", json={"ae_title": "PYNETDICOM", "username": "admin"}).status_code == 201
+    assoc = Receiver(server, port, tmp_path).associate("PYNETDICOM")
+    assert assoc.is_established
+    server.process.terminate()
+    assert server.process.wait(20) == 128 + 15  # an exit, not the signal's kill: the receiver closed first
+    _wait_for(lambda: not assoc.is_established)
+    assert "DICOM receiver stopped" in server.log.read_text()

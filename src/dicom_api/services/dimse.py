@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 import weakref
 from pathlib import Path
@@ -47,7 +48,7 @@ REJECT_TRANSIENT = (0x02, 0x01, 0x01)  # rejected-transient, by the service user
 # The largest PDU a peer may send: pynetdicom reads each whole before writing it out, so this bounds an
 # association's memory (the default 16 KiB costs more per byte in Python; "no limit" would let one PDU fill memory).
 MAX_PDU = 256 * 1024
-DRAIN_SECONDS = 30.0  # how long associations in flight get to finish at shutdown
+DRAIN_SECONDS = 5.0  # how long associations in flight get to finish at shutdown (containers get 10 s in all)
 _CHUNK = 1024 * 1024
 
 
@@ -91,11 +92,13 @@ class StoreSCP:
             return
         associations = server.active_associations
         server.shutdown()  # no new association; those in flight finish their transfer, up to a limit
+        deadline = time.monotonic() + DRAIN_SECONDS
         for assoc in associations:
-            assoc.join(DRAIN_SECONDS / max(len(associations), 1))
+            assoc.join(max(deadline - time.monotonic(), 0.0))
         for assoc in server.active_associations:
             assoc.abort()
             assoc.join(5)
+        log.info("DICOM receiver stopped")
 
     def _on_requested(self, event: evt.Event) -> None:
         requestor = event.assoc.requestor
