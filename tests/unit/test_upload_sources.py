@@ -70,3 +70,13 @@ def test_the_report_sends_each_checksum_once_and_says_whether_all_went_in(tmp_pa
     report.add(items[1], Outcome("refused", "HTTP 400: not DICOM"))
     assert not report.all_in
     assert report.refused == [(items[1].label, "HTTP 400: not DICOM")]
+
+
+def test_a_dicom_file_is_never_taken_for_an_archive_and_a_damaged_archive_is_skipped(tmp_path: Path) -> None:
+    polyglot = tmp_path / "polyglot.dcm"  # a preamble is free: it may start like a zip
+    polyglot.write_bytes(b"PK\x03\x04" + CT.read_bytes()[4:])
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(b"PK\x03\x04" + b"\0" * 300)
+    found = collect([tmp_path])
+    assert [item.label for item in found.items] == [str(polyglot)]
+    assert found.skipped == [(str(damaged), "a damaged zip archive")]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -81,14 +80,26 @@ def collect(paths: list[Path]) -> Found:
 def _add(found: Found, file: Path) -> None:
     if file.name.upper() == "DICOMDIR":
         found.skipped.append((str(file), "a DICOMDIR: the files it lists are sent instead"))
-    elif zipfile.is_zipfile(file):
-        found.items.extend(_members(file))
+    elif _is_archive(file):
+        try:
+            found.items.extend(_members(file))
+        except (zipfile.BadZipFile, OSError):
+            found.skipped.append((str(file), "a damaged zip archive"))
     else:
         found.items.append(Item(str(file), file.stat().st_size, file))
 
 
-def _members(archive: Path) -> Iterator[Item]:
+def _is_archive(file: Path) -> bool:
+    """A zip archive: its first local header at the start, and not a DICOM file (whose preamble is free)."""
+    with file.open("rb") as fp:
+        head = fp.read(PREAMBLE + 4)
+    return head.startswith(b"PK\x03\x04") and head[PREAMBLE:] != b"DICM"
+
+
+def _members(archive: Path) -> list[Item]:
     with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            if not info.is_dir():
-                yield Item(f"{archive}:{info.filename}", info.file_size, archive, info.filename)
+        return [
+            Item(f"{archive}:{info.filename}", info.file_size, archive, info.filename)
+            for info in zf.infolist()
+            if not info.is_dir()
+        ]
