@@ -225,12 +225,11 @@ def _add_ae_commands(commands: Any) -> None:
 def _aes(settings: Settings, args: argparse.Namespace) -> int:
     from dicom_api.errors import AppError
     from dicom_api.services.context import AppContext
-    from dicom_api.services.remote_aes import RemoteAEService
+    from dicom_api.services.remote_aes import remote_aes
 
     context = AppContext.build(settings)
     try:
-        with context.transaction() as session:
-            aes = RemoteAEService(session)
+        with remote_aes(context.transaction) as aes:
             if args.action == "add":
                 ae = aes.add(args.ae_title, args.user, args.host)
                 print(f"added {ae.ae_title}: its images go to {ae.username}")

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Path, Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from dicom_api.api.deps import AdminUser, CurrentUser, SessionDep
+from dicom_api.api.deps import AdminUser, ContextDep, PrincipalDep
+from dicom_api.services.context import AppContext
 from dicom_api.services.intake import MAX_LOOKUP, stored_checksums
-from dicom_api.services.remote_aes import RemoteAEService, RemoteAEView
+from dicom_api.services.remote_aes import RemoteAEView, remote_aes
 
 Sha256 = Annotated[str, StringConstraints(pattern="^[0-9a-f]{64}$")]
 
@@ -44,25 +45,40 @@ class RemoteAEListOut(BaseModel):
 AETitle = Annotated[str, Path(max_length=16, description="The calling AE title.")]
 
 
-def lookup_files(body: LookupIn, user: CurrentUser, session: SessionDep) -> LookupOut:
+async def lookup_files(body: LookupIn, principal: PrincipalDep, context: ContextDep) -> LookupOut:
     """Which of these checksums you have stored already (up to 1000 a call): the uploader sends only the others."""
-    return LookupOut(stored=stored_checksums(session, user.id, body.sha256))
+    return LookupOut(stored=await context.run_blocking(stored_checksums, context, principal, body.sha256))
 
 
-def list_aes(_admin: AdminUser, session: SessionDep) -> RemoteAEListOut:
+async def list_aes(_admin: AdminUser, context: ContextDep) -> RemoteAEListOut:
     """The remote AEs that may push to the C-STORE receiver (admin)."""
-    return RemoteAEListOut(items=[_out(ae) for ae in RemoteAEService(session).list()])
+    return RemoteAEListOut(items=[_out(ae) for ae in await context.run_blocking(_list, context)])
 
 
-def add_ae(body: RemoteAEIn, _admin: AdminUser, session: SessionDep) -> RemoteAEOut:
+async def add_ae(body: RemoteAEIn, _admin: AdminUser, context: ContextDep) -> RemoteAEOut:
     """Register a calling AE title and the account whose store receives what it sends (admin)."""
-    return _out(RemoteAEService(session).add(body.ae_title, body.username, body.host))
+    return _out(await context.run_blocking(_add, context, body))
 
 
-def remove_ae(ae_title: AETitle, _admin: AdminUser, session: SessionDep) -> Response:
+async def remove_ae(ae_title: AETitle, _admin: AdminUser, context: ContextDep) -> Response:
     """Forget a remote AE: its next association is rejected (admin)."""
-    RemoteAEService(session).remove(ae_title)
+    await context.run_blocking(_remove, context, ae_title)
     return Response(status_code=204)
+
+
+def _list(context: AppContext) -> list[RemoteAEView]:
+    with remote_aes(context.transaction) as aes:
+        return aes.list()
+
+
+def _add(context: AppContext, body: RemoteAEIn) -> RemoteAEView:
+    with remote_aes(context.transaction) as aes:
+        return aes.add(body.ae_title, body.username, body.host)
+
+
+def _remove(context: AppContext, ae_title: str) -> None:
+    with remote_aes(context.transaction) as aes:
+        aes.remove(ae_title)
 
 
 def _out(view: RemoteAEView) -> RemoteAEOut:

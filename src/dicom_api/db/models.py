@@ -147,16 +147,6 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class RenderLease(Base):
-    """Who is rendering what right now: the first request to insert a key renders it, the others wait for
-    the stored result. In the database, so the guarantee holds across worker processes and machines."""
-
-    __tablename__ = "render_leases"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
 class RemoteAE(Base):
     """A DICOM application entity allowed to push instances to the C-STORE receiver (PS3.7 9.1.1), and the
     account whose store receives them. Registered by an admin; any other calling AE title is rejected."""

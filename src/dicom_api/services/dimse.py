@@ -30,9 +30,10 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from dicom_api.auth.tokens import Claims
 from dicom_api.errors import AppError, BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from dicom_api.services.accounts import Principal
 from dicom_api.services.audit import AuditEntry
 from dicom_api.services.context import AppContext
-from dicom_api.services.intake import ingest, stored_checksums
+from dicom_api.services.intake import stored_checksums
 from dicom_api.services.remote_aes import Receiver, RemoteAEService
 
 log = logging.getLogger("dicom_api.dimse")
@@ -147,12 +148,13 @@ class StoreSCP:
             raise PayloadTooLarge(
                 f"The instance is larger than the limit of {self.context.settings.max_upload_bytes} bytes."
             )
-        with self.context.transaction() as session:
-            if stored_checksums(session, receiver.user_id, [sha256]):
-                return None
+        # The account as read at association time: a password change or disable since fails check_account.
+        claims = Claims(subject=receiver.user_id, version=receiver.token_version, token_id="", expires_at=0)
+        principal = Principal(claims)  # the audit entry names the receiver's user itself
+        if stored_checksums(self.context, principal, [sha256]):
+            return None
         staged = self.context.spool.folder / uuid.uuid4().hex
         shutil.move(received, staged)  # a rename on the same file system
-        claims = Claims(subject=receiver.user_id, version=receiver.token_version, token_id="", expires_at=0)
 
         def entry(file_id: str) -> AuditEntry:
             return AuditEntry(
@@ -166,7 +168,7 @@ class StoreSCP:
                 request_id=f"ae:{receiver.ae_title}",  # which modality sent it
             )
 
-        return ingest(self.context, claims, staged, size, sha256, _ignore, entry).id
+        return self.context.files.ingest(principal, staged, size, sha256, entry).id
 
 
 def start_receiver(context: AppContext, host: str) -> StoreSCP | None:
@@ -197,10 +199,6 @@ def _measure(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
-
-
-def _ignore(_account: Any) -> None:
-    """The caller is named by the audit entry itself: nothing to record on the account check."""
 
 
 def _drop_partial(event: evt.Event) -> None:

@@ -1,37 +1,22 @@
-"""What the uploader and the C-STORE receiver need of the store: which files a caller has, and the ingest."""
+"""What the uploader and the C-STORE receiver need of the store: which files a caller has, and the ingest.
+Both go through the read path (services/files.py): the account is checked by ``check_account`` first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
-
-from dicom_api.auth.tokens import Claims
-from dicom_api.db.lookups import AccountState
-from dicom_api.db.models import DicomFile
 from dicom_api.db.repository import FileRepository
-from dicom_api.services.audit import AuditEntry
+from dicom_api.services.accounts import Principal
 from dicom_api.services.context import AppContext
 
 MAX_LOOKUP = 1000  # checksums per lookup: one bounded IN query
 
 
-def stored_checksums(session: Session, owner_id: str, checksums: Sequence[str]) -> list[str]:
-    """Those of ``checksums`` (SHA-256, lower-case hex) that a file of the owner has, in the order asked."""
-    found = FileRepository(session, owner_id).stored(list(dict.fromkeys(checksums)))
-    return [c for c in dict.fromkeys(checksums) if c in found]
-
-
-def ingest(
-    context: AppContext,
-    claims: Claims,
-    staged: Path,
-    size: int,
-    sha256: str,
-    caller: Callable[[AccountState], None],
-    audit: Callable[[str], AuditEntry],
-) -> DicomFile:
-    """Validate, store, index and audit a staged file as an upload of ``claims``' account (``staged`` is consumed):
-    the receiver's one way in, so that it stays the same path as POST /upload/dicom."""
-    return context.ingest(claims, staged, size, sha256, caller, audit)
+def stored_checksums(context: AppContext, principal: Principal, checksums: Sequence[str]) -> list[str]:
+    """Those of ``checksums`` (SHA-256, lower-case hex) that a file of the principal's account has, in the
+    order asked, each once. Blocking: call it through ``RunBlocking``."""
+    account = context.files.account(principal)
+    asked = list(dict.fromkeys(checksums))
+    with context.transaction() as session:
+        found = FileRepository(session, account.id).stored(asked)
+    return [c for c in asked if c in found]

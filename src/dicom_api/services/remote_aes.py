@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -47,6 +49,13 @@ def ae_title(value: str) -> str:
     if not _AE_TITLE.fullmatch(title):
         raise InvalidParameter("An AE title is 1 to 16 printable ASCII characters, without a backslash.")
     return title
+
+
+@contextmanager
+def remote_aes(transaction: Callable[[], AbstractContextManager[Session]]) -> Iterator[RemoteAEService]:
+    """The remote AEs in a transaction of their own: committed when the block ends, rolled back when it raises."""
+    with transaction() as session:
+        yield RemoteAEService(session)
 
 
 class RemoteAEService:

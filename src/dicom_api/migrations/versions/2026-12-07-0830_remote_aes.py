@@ -1,8 +1,8 @@
 """Remote AEs allowed to push to the C-STORE receiver; files found by owner and checksum (the uploader's lookup).
 
-Revision ID: 0005_remote_aes
-Revises: 0004_trailer_offset
-Create Date: 2026-12-07 08:00:00
+Revision ID: 0008_remote_aes
+Revises: 0005_drop_render_leases
+Create Date: 2026-12-07 08:30:00
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from dicom_api.db.models import UTCDateTime
 
-revision = "0005_remote_aes"
-down_revision = "0004_trailer_offset"
+revision = "0008_remote_aes"
+down_revision = "0005_drop_render_leases"
 branch_labels = None
 depends_on = None
 
