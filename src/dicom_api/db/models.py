@@ -70,7 +70,10 @@ class DicomFile(Base):
     # Where elements after Pixel Data start (e.g. Data Set Trailing Padding), when there are any.
     trailer_offset: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_files_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_files_created_at_id", "created_at", "id"),
+        Index("ix_files_owner_id_sha256", "owner_id", "sha256"),  # which of these files does the caller have
+    )
 
 
 class User(Base):
@@ -142,3 +145,15 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class RemoteAE(Base):
+    """A DICOM application entity allowed to push instances to the C-STORE receiver (PS3.7 9.1.1), and the
+    account whose store receives them. Registered by an admin; any other calling AE title is rejected."""
+
+    __tablename__ = "remote_aes"
+
+    ae_title: Mapped[str] = mapped_column(String(16), primary_key=True)  # Calling AE Title (PS3.8 9.3.2), AE
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str | None] = mapped_column(String(255))  # when set, associations only from this address
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
