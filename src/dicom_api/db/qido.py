@@ -127,37 +127,68 @@ def search(session: Session, owner_id: str, query: Search) -> Page:
         conditions.append(FILES.c.series_instance_uid == query.series_uid)
     conditions += [_clause(f, dialect) for f in query.filters]
     matching = select(*keys).where(*conditions).distinct()
-    page = matching.order_by(*keys).limit(query.limit).offset(query.offset).subquery()
-    values = [func.max(FILES.c[c]).label(c) for c in dict.fromkeys(query.columns) if c not in _KEYS]
-    joined = FILES.join(page, and_(*(FILES.c[k.name] == page.c[k.name] for k in keys)))
-    page_keys = [page.c[k.name] for k in keys]
-    grouped = select(*page_keys, *values).select_from(joined).where(FILES.c.owner_id == owner_id)
-    rows = [dict(r._mapping) for r in session.execute(grouped.group_by(*page_keys).order_by(*page_keys))]
+    page = [tuple(r) for r in session.execute(matching.order_by(*keys).limit(query.limit).offset(query.offset))]
+    rows = _aggregate(session, owner_id, keys, page, [*_values(query.columns), *_counts(query)])
     remaining = 0
-    if len(rows) == query.limit:  # a short page is the last: no count needed
+    if len(page) == query.limit:  # a short page is the last: no count needed
         total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
         remaining = max(int(total) - query.offset - len(rows), 0)
     if query.study_counts and rows:
-        _add_study_counts(session, owner_id, rows)
-    if query.series_counts and rows:
+        _add_study_counts(session, owner_id, rows, counted=query.level == 0)
+    if query.series_counts and query.level > 1 and rows:
         _add_series_counts(session, owner_id, rows)
     return Page(rows, remaining)
 
 
-def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
+def _values(columns: Sequence[str]) -> list[Any]:
+    """Each attribute's value over the instances grouped (they agree but for bad data)."""
+    return [func.max(FILES.c[c]).label(c) for c in dict.fromkeys(columns) if c not in _KEYS]
+
+
+def _counts(query: Search) -> list[Any]:
+    """The counts of the level's own rows, which the page's aggregate spans whole (filters chose the page)."""
+    series, sop = FILES.c.series_instance_uid.distinct(), FILES.c.sop_instance_uid.distinct()
+    if query.level == 0 and query.study_counts:
+        return [func.count(series).label(STUDY_SERIES), func.count(sop).label(STUDY_INSTANCES)]
+    if query.level == 1 and query.series_counts:
+        return [func.count(sop).label(SERIES_INSTANCES)]
+    return []
+
+
+def _aggregate(
+    session: Session, owner_id: str, keys: list[Any], page: list[tuple[Any, ...]], values: list[Any]
+) -> list[dict[str, Any]]:
+    """The page's rows, found by their last UID through the hierarchy index (a join on the page let SQLite
+    scan all of the owner's rows)."""
+    if not page:
+        return []
+    query = (
+        select(*keys, *values)
+        .where(FILES.c.owner_id == owner_id, keys[-1].in_(sorted({key[-1] for key in page})))
+        .group_by(*keys)
+    )
+    found = {tuple(r[: len(keys)]): dict(r._mapping) for r in session.execute(query)}
+    return [found[key] for key in page if key in found]
+
+
+def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]], *, counted: bool) -> None:
+    """Modalities in Study, and unless ``counted`` already, the study's series and instances."""
     uids = sorted({row["study_instance_uid"] for row in rows})
     study, sop = FILES.c.study_instance_uid, FILES.c.sop_instance_uid
     mine = [FILES.c.owner_id == owner_id, study.in_(uids)]
-    counts = select(study, func.count(FILES.c.series_instance_uid.distinct()), func.count(sop.distinct()))
-    found = {uid: (s, i) for uid, s, i in session.execute(counts.where(*mine).group_by(study))}
     modalities: dict[str, list[str]] = {}
     listed = select(study, FILES.c.modality).where(*mine, FILES.c.modality.is_not(None)).distinct()
     for uid, modality in session.execute(listed.order_by(study, FILES.c.modality)):
         modalities.setdefault(uid, []).append(modality)
+    found = {}
+    if not counted:
+        counts = select(study, func.count(FILES.c.series_instance_uid.distinct()), func.count(sop.distinct()))
+        found = {uid: (s, i) for uid, s, i in session.execute(counts.where(*mine).group_by(study))}
     for row in rows:
-        series, instances = found.get(row["study_instance_uid"], (0, 0))
-        row.update({STUDY_SERIES: series, STUDY_INSTANCES: instances})
         row[MODALITIES] = modalities.get(row["study_instance_uid"], [])
+        if not counted:
+            series, instances = found.get(row["study_instance_uid"], (0, 0))
+            row.update({STUDY_SERIES: series, STUDY_INSTANCES: instances})
 
 
 def _add_series_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
