@@ -21,7 +21,7 @@ from dicom_api.dicom.qido import Resource, parse_qido
 from dicom_api.services.qido import QidoResult, search, warnings
 from dicom_api.services.reindex import reindex
 from tests import databases
-from tests.helpers import add_user, sample, settings_for
+from tests.helpers import JWT_SECRET, add_user, sample, settings_for
 
 BASE = "https://pacs.example/dicomweb"
 A, B = "1.2.3.1", "1.2.3.2"
@@ -272,3 +272,29 @@ def test_reindex_fills_rows_stored_before_the_index(client: TestClient, find: Fi
     assert uids(find(("PatientName", "*doe*"))) == [A]
     assert value(find(("StudyInstanceUID", B)).items[0], "00080030") == ["0900"]
     assert reindex(context.sessions, context.store, context.headers.limits) == 0
+
+
+def test_the_reindex_command_marks_a_file_it_cannot_read(
+    client: TestClient,
+    find: Find,
+    stored: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dicom_api import cli
+
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with context.transaction() as session:
+        session.execute(update(DicomFile).values(index_version=0, patient_name_upper=None))
+    context.store.delete(stored["b1.1"])  # its blob lost: the row keeps what its upload indexed
+    monkeypatch.setenv("DICOM_API_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DICOM_API_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DICOM_API_JWT_SECRET", JWT_SECRET)
+    assert cli.main(["reindex"]) == 0
+    assert f"{len(stored)} file(s) reindexed" in capsys.readouterr().out
+    assert uids(find(("PatientName", "*doe*"))) == [A]
+    assert uids(find(("PatientName", "*smith*"))) == []
+    assert uids(find(("PatientID", "P2"))) == [B]
+    assert cli.main(["reindex"]) == 0
+    assert "0 file(s) reindexed" in capsys.readouterr().out

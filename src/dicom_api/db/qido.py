@@ -158,15 +158,12 @@ def _counts(query: Search) -> list[Any]:
 def _aggregate(
     session: Session, owner_id: str, keys: list[Any], page: list[tuple[Any, ...]], values: list[Any]
 ) -> list[dict[str, Any]]:
-    """The page's rows, found by their last UID through the hierarchy index (a join on the page let SQLite
-    scan all of the owner's rows)."""
+    """The page's rows, found by their UIDs through the hierarchy index, each level's named (a join on the
+    page, or the last UID alone, let SQLite scan all of the owner's rows)."""
     if not page:
         return []
-    query = (
-        select(*keys, *values)
-        .where(FILES.c.owner_id == owner_id, keys[-1].in_(sorted({key[-1] for key in page})))
-        .group_by(*keys)
-    )
+    named = [key.in_(sorted({uids[at] for uids in page})) for at, key in enumerate(keys)]
+    query = select(*keys, *values).where(FILES.c.owner_id == owner_id, *named).group_by(*keys)
     found = {tuple(r[: len(keys)]): dict(r._mapping) for r in session.execute(query)}
     return [found[key] for key in page if key in found]
 
@@ -192,11 +189,12 @@ def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]
 
 
 def _add_series_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
+    studies = sorted({row["study_instance_uid"] for row in rows})
     uids = sorted({row["series_instance_uid"] for row in rows})
     study, series = FILES.c.study_instance_uid, FILES.c.series_instance_uid
     counts = (
         select(study, series, func.count(FILES.c.sop_instance_uid.distinct()))
-        .where(FILES.c.owner_id == owner_id, series.in_(uids))
+        .where(FILES.c.owner_id == owner_id, study.in_(studies), series.in_(uids))
         .group_by(study, series)
     )
     found = {(st, se): n for st, se, n in session.execute(counts)}

@@ -24,6 +24,8 @@ _FROM_SUMMARY = frozenset(
     {0x0020000D, 0x0020000E, 0x00080018, 0x00080016, 0x00100010, 0x00100020, 0x00080060, 0x00080020}
     | {0x00280010, 0x00280011, 0x00280008}
 )
+_FOLDED_COLUMNS = {tag: db.FOLDED[c] for tag, c in db.COLUMN_OF_TAG.items() if c in db.FOLDED}
+_MATCHED_AS = {0x00080061: "modality"}  # Modalities in Study: a study matches when one of its files does
 _CHARSET = {"00080005": {"vr": "CS", "Value": ["ISO_IR 192"]}}  # every string below is UTF-8
 
 
@@ -68,8 +70,7 @@ def indexed_columns(values: dict[int, str | int | None]) -> dict[str, Any]:
     """The file columns of ``dicom.qido_attributes.indexed_values`` that ingest does not fill itself, and the
     upper-cased copies of names matched regardless of case."""
     columns = {db.COLUMN_OF_TAG[tag]: value for tag, value in values.items() if tag not in _FROM_SUMMARY}
-    for column, folded in db.FOLDED.items():
-        tag = next(t for t, c in db.COLUMN_OF_TAG.items() if c == column)
+    for tag, folded in _FOLDED_COLUMNS.items():
         value = values.get(tag)
         columns[folded] = value.upper() if isinstance(value, str) else None
     return columns
@@ -92,7 +93,7 @@ def _search(query: QidoQuery, study_uid: str | None, series_uid: str | None) -> 
 
 
 def _filter(attribute: Attribute, condition: Equals | Wildcard | Between | DateTimeBetween) -> db.Filter:
-    column = db.COLUMN_OF_TAG.get(attribute.tag, "modality")  # the one computed attribute matched: modalities
+    column = _MATCHED_AS.get(attribute.tag) or db.COLUMN_OF_TAG[attribute.tag]
     folded = db.FOLDED.get(column)
     if isinstance(condition, DateTimeBetween):
         return db.DateTimeBetween("study_date", "study_time", condition.low, condition.high)
