@@ -233,3 +233,25 @@ def test_indexed_values_read_cut_and_convert() -> None:
     assert values[0x00080030] == "103000"
     assert values[0x00080050] is None
     assert 0x00080061 not in values  # computed
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("20200101120000", ("20200101120000", "20200101120000")),
+        ("2020-2021", ("2020", "2021")),
+        ("20200101120000-0500-20200102", ("20200101120000-0500", "20200102")),
+        ("-202001011200+0100", (None, "202001011200+0100")),
+        ("2020-", ("2020", None)),
+    ],
+)
+def test_date_time_ranges_split_at_the_hyphen_that_leaves_valid_ends(
+    value: str, expected: tuple[str | None, str | None]
+) -> None:
+    from dicom_api.dicom.qido import _range
+    from dicom_api.dicom.qido_attributes import Attribute, Level
+
+    acquisition = Attribute(0x0008002A, "AcquisitionDateTime", "DT", Level.INSTANCE, 26)
+    assert _range(acquisition, value) == Between(*expected)
+    with pytest.raises(InvalidParameter):
+        _range(acquisition, "2020-01-01")

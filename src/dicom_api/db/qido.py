@@ -132,7 +132,7 @@ def search(session: Session, owner_id: str, query: Search) -> Page:
     remaining = 0
     if len(page) == query.limit:  # a short page is the last: no count needed
         total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-        remaining = max(int(total) - query.offset - len(rows), 0)
+        remaining = max(int(total) - query.offset - len(page), 0)
     if query.study_counts and rows:
         _add_study_counts(session, owner_id, rows, counted=query.level == 0)
     if query.series_counts and query.level > 1 and rows:
@@ -141,7 +141,8 @@ def search(session: Session, owner_id: str, query: Search) -> Page:
 
 
 def _values(columns: Sequence[str]) -> list[Any]:
-    """Each attribute's value over the instances grouped (they agree but for bad data)."""
+    """Each attribute's value over the instances grouped: they agree but for bad data, or for a SOP instance
+    stored twice with different values (the greater is returned)."""
     return [func.max(FILES.c[c]).label(c) for c in dict.fromkeys(columns) if c not in _KEYS]
 
 

@@ -27,7 +27,9 @@ STUDY_DATE, STUDY_TIME, MODALITIES_IN_STUDY = 0x00080020, 0x00080030, 0x00080061
 _TAG = re.compile(r"[0-9A-Fa-f]{8}")
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 _TIME = re.compile(r"([01][0-9]|2[0-3])([0-5][0-9]([0-5][0-9](\.[0-9]{1,6})?)?)?")
-_DATETIME = re.compile(r"[0-9]{4}([0-9]{2}([0-9]{2}([0-9]{2}([0-9]{2}([0-9]{2}(\.[0-9]{1,6})?)?)?)?)?)?([+-][0-9]{4})?")
+_DATETIME = re.compile(
+    r"[0-9]{4}([0-9]{2}([0-9]{2}([0-9]{2}([0-9]{2}([0-9]{2}(\.[0-9]{1,6})?)?)?)?)?)?([+-](0[0-9]|1[0-4])[0-5][0-9])?"
+)
 _RESERVED = frozenset({"limit", "offset", "includefield", "fuzzymatching"})
 
 
