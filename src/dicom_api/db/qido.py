@@ -128,13 +128,16 @@ def search(session: Session, owner_id: str, query: Search) -> Page:
     conditions += [_clause(f, dialect) for f in query.filters]
     matching = select(*keys).where(*conditions).distinct()
     page = [tuple(r) for r in session.execute(matching.order_by(*keys).limit(query.limit).offset(query.offset))]
-    rows = _aggregate(session, owner_id, keys, page, [*_values(query.columns), *_counts(query)])
+    rows = _aggregate(session, owner_id, keys, page, [*_values(query.columns), *_counts(query, dialect)])
     remaining = 0
     if len(page) == query.limit:  # a short page is the last: no count needed
         total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
         remaining = max(int(total) - query.offset - len(page), 0)
-    if query.study_counts and rows:
-        _add_study_counts(session, owner_id, rows, counted=query.level == 0)
+    if query.study_counts and query.level == 0:
+        for row in rows:
+            row[MODALITIES] = sorted(filter(None, (row[MODALITIES] or "").split(",")))
+    elif query.study_counts and rows:
+        _add_study_counts(session, owner_id, rows)
     if query.series_counts and query.level > 1 and rows:
         _add_series_counts(session, owner_id, rows)
     return Page(rows, remaining)
@@ -146,11 +149,18 @@ def _values(columns: Sequence[str]) -> list[Any]:
     return [func.max(FILES.c[c]).label(c) for c in dict.fromkeys(columns) if c not in _KEYS]
 
 
-def _counts(query: Search) -> list[Any]:
-    """The counts of the level's own rows, which the page's aggregate spans whole (filters chose the page)."""
+def _counts(query: Search, dialect: str) -> list[Any]:
+    """The counts (and modalities, joined by commas, which no code string holds) of the level's own rows: the
+    page's aggregate spans them whole (filters chose the page, not its rows)."""
     series, sop = FILES.c.series_instance_uid.distinct(), FILES.c.sop_instance_uid.distinct()
     if query.level == 0 and query.study_counts:
-        return [func.count(series).label(STUDY_SERIES), func.count(sop).label(STUDY_INSTANCES)]
+        modality = FILES.c.modality.distinct()
+        joined = func.group_concat(modality) if dialect == "sqlite" else func.string_agg(modality, ",")
+        return [
+            func.count(series).label(STUDY_SERIES),
+            func.count(sop).label(STUDY_INSTANCES),
+            joined.label(MODALITIES),
+        ]
     if query.level == 1 and query.series_counts:
         return [func.count(sop).label(SERIES_INSTANCES)]
     return []
@@ -169,8 +179,8 @@ def _aggregate(
     return [found[key] for key in page if key in found]
 
 
-def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]], *, counted: bool) -> None:
-    """Modalities in Study, and unless ``counted`` already, the study's series and instances."""
+def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
+    """A parent study's Modalities in Study and its numbers of series and instances."""
     uids = sorted({row["study_instance_uid"] for row in rows})
     study, sop = FILES.c.study_instance_uid, FILES.c.sop_instance_uid
     mine = [FILES.c.owner_id == owner_id, study.in_(uids)]
@@ -178,15 +188,12 @@ def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]
     listed = select(study, FILES.c.modality).where(*mine, FILES.c.modality.is_not(None)).distinct()
     for uid, modality in session.execute(listed.order_by(study, FILES.c.modality)):
         modalities.setdefault(uid, []).append(modality)
-    found = {}
-    if not counted:
-        counts = select(study, func.count(FILES.c.series_instance_uid.distinct()), func.count(sop.distinct()))
-        found = {uid: (s, i) for uid, s, i in session.execute(counts.where(*mine).group_by(study))}
+    counts = select(study, func.count(FILES.c.series_instance_uid.distinct()), func.count(sop.distinct()))
+    found = {uid: (s, i) for uid, s, i in session.execute(counts.where(*mine).group_by(study))}
     for row in rows:
         row[MODALITIES] = modalities.get(row["study_instance_uid"], [])
-        if not counted:
-            series, instances = found.get(row["study_instance_uid"], (0, 0))
-            row.update({STUDY_SERIES: series, STUDY_INSTANCES: instances})
+        series, instances = found.get(row["study_instance_uid"], (0, 0))
+        row.update({STUDY_SERIES: series, STUDY_INSTANCES: instances})
 
 
 def _add_series_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
