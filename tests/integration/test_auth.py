@@ -25,9 +25,8 @@ from sqlalchemy.sql.expression import Executable
 from dicom_api.auth import passwords
 from dicom_api.config import Settings
 from dicom_api.db.models import LoginFailure, RefreshToken, User
-from tests.helpers import ADMIN_PASSWORD, JWT_SECRET, add_user, login, make_client, sample, settings_for
-from tests.integration.test_isolation import BACKENDS, World, backend_settings, bearer, populated
-from tests.unit.test_passwords import SpyHasher
+from tests.helpers import ADMIN_PASSWORD, JWT_SECRET, SpyHasher, add_user, login, make_client, sample, settings_for
+from tests.worlds import BACKENDS, World, backend_settings, bearer, populated
 
 CT = sample("CT_small.dcm")
 LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)

@@ -6,22 +6,16 @@ cost more than their work on the hottest endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
-from fastapi.security.utils import get_authorization_scheme_param
-from sqlalchemy.orm import Session
 
-from dicom_api.auth.tokens import Claims
-from dicom_api.db.lookups import AccountState
-from dicom_api.db.models import User
 from dicom_api.errors import Forbidden, Unauthorized
-from dicom_api.services.accounts import AccountService, check_account
+from dicom_api.services.accounts import Account, AccountService, Principal
 from dicom_api.services.context import AppContext
-from dicom_api.services.files import FileService
 
 # Bounded so that any value a database can bind is the only kind that reaches it (an offset past 2**63
 # overflowed the driver: a 500); 2**53 is also the largest integer every JSON client reads exactly.
@@ -41,10 +35,6 @@ def utc_instant(value: datetime | None) -> datetime | None:
         raise ValueError("the time is outside years 1 to 9999 once converted to UTC") from None
 
 
-# auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's.
-bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
-
-
 async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
@@ -53,49 +43,32 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
-    """The request's transaction: committed when the handler returns, rolled back when it raises."""
-    with context.transaction() as session:
-        yield session
+def get_accounts(context: ContextDep) -> Iterator[AccountService]:
+    """Accounts in the request's transaction: committed when the handler returns, rolled back when it raises."""
+    with context.accounts() as accounts:
+        yield accounts
 
 
-# scope="function": commit before the response is sent, so a 201 means the row is durable.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# scope="function": commit before the response is sent, so a 2xx means the change is durable.
+AccountsDep = Annotated[AccountService, Depends(get_accounts, scope="function")]
 
 
-async def get_accounts(session: SessionDep, context: ContextDep) -> AccountService:
-    return AccountService(session, context.tokens, context.settings.refresh_token_ttl_seconds)
+class BearerPrincipal(OAuth2PasswordBearer):
+    """The bearer token's verified claims as a Principal, in one dependency (each level of dependencies cost
+    a tenth of an attribute read). Whether the account still accepts the token is checked by the service the
+    handler calls (``check_account``), with the request's first database read, which then names the caller
+    for the audit trail. OpenAPI describes it as the OAuth2 password flow."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        token = await super().__call__(request)
+        if not token:  # auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's
+            raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
+        context: AppContext = request.app.state.context
+        return Principal(context.tokens.decode(token), lambda account: identify(request, account.id, account.username))
 
 
-AccountsDep = Annotated[AccountService, Depends(get_accounts)]
-
-
-async def get_claims(token: Annotated[str | None, Depends(bearer)], context: ContextDep) -> Claims:
-    """A bearer token's verified claims; whether its account still accepts it is checked next, with the
-    request's first database read."""
-    return _claims(token, context)
-
-
-def claims_from_header(request: Request, context: AppContext) -> Claims:
-    """get_claims for a request bound without dependencies: the Authorization header read as `bearer` reads it."""
-    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-    return _claims(token if scheme.lower() == "bearer" else None, context)
-
-
-def _claims(token: str | None, context: AppContext) -> Claims:
-    if not token:
-        raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
-    return context.tokens.decode(token)
-
-
-ClaimsDep = Annotated[Claims, Depends(get_claims)]
-
-
-def get_current_user(request: Request, claims: ClaimsDep, accounts: AccountsDep) -> User:
-    """The caller, from a valid bearer token of an active account whose tokens were not revoked."""
-    user = accounts.user_for(claims)
-    identify(request, user.id, user.username)
-    return user
+get_principal = BearerPrincipal(tokenUrl="/auth/token", auto_error=False)
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def identify(request: Request, user_id: str, username: str) -> None:
@@ -103,39 +76,18 @@ def identify(request: Request, user_id: str, username: str) -> None:
     request.state.user_id, request.state.username = user_id, username
 
 
-def caller(request: Request) -> Callable[[AccountState], None]:
-    """For services that check the account themselves: names the caller once it is known."""
-    return lambda account: identify(request, account.id, account.username)
+async def get_current_user(principal: PrincipalDep, context: ContextDep) -> Account:
+    """The caller, from a valid bearer token of an active account whose tokens were not revoked."""
+    return await context.run_blocking(context.files.account, principal)
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Account, Depends(get_current_user)]
 
 
-async def get_admin(user: CurrentUser) -> User:
+async def get_admin(user: CurrentUser) -> Account:
     if user.role != "admin":
         raise Forbidden("This needs an admin account.")
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin)]
-
-
-async def get_admin_account(request: Request, claims: ClaimsDep, context: ContextDep) -> AccountState:
-    """get_admin without the request's session: the account is read on a pooled connection given back at
-    once, for handlers that hash a password before their transaction begins."""
-    found, _ = await context.offload(context.reader.lookups.account_and_file, claims.subject, None)
-    account = check_account(found, claims)
-    identify(request, account.id, account.username)
-    if account.role != "admin":
-        raise Forbidden("This needs an admin account.")
-    return account
-
-
-AdminAccount = Annotated[AccountState, Depends(get_admin_account)]
-
-
-async def get_file_service(session: SessionDep, context: ContextDep, user: CurrentUser) -> FileService:
-    return FileService(session, context.store, context.headers, owner_id=user.id)
-
-
-FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+AdminUser = Annotated[Account, Depends(get_admin)]
