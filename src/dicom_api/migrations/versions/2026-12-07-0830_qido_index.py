@@ -3,9 +3,9 @@
 Rows stored before this revision get their values from `dicom-api reindex` (run by `serve` at start), which
 reads each stored header: a migration has no blob store. Until then their index_version is 0.
 
-Revision ID: 0005_qido_index
-Revises: 0004_trailer_offset
-Create Date: 2026-12-07 08:00:00
+Revision ID: 0007_qido_index
+Revises: 0005_drop_render_leases
+Create Date: 2026-12-07 08:30:00
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_qido_index"
-down_revision = "0004_trailer_offset"
+revision = "0007_qido_index"
+down_revision = "0005_drop_render_leases"
 branch_labels = None
 depends_on = None
 
