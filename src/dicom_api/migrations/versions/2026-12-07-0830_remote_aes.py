@@ -1,6 +1,6 @@
 """Remote AEs allowed to push to the C-STORE receiver; files found by owner and checksum (the uploader's lookup).
 
-Revision ID: 0008_remote_aes
+Revision ID: 0006_remote_aes
 Revises: 0005_drop_render_leases
 Create Date: 2026-12-07 08:30:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from dicom_api.db.models import UTCDateTime
 
-revision = "0008_remote_aes"
+revision = "0006_remote_aes"
 down_revision = "0005_drop_render_leases"
 branch_labels = None
 depends_on = None
