@@ -4,7 +4,7 @@ Rows stored before this revision get their values from `dicom-api reindex` (run 
 reads each stored header: a migration has no blob store. Until then their index_version is 0.
 
 Revision ID: 0007_qido_index
-Revises: 0008_remote_aes
+Revises: 0006_remote_aes
 Create Date: 2026-12-07 08:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_qido_index"
-down_revision = "0008_remote_aes"
+down_revision = "0006_remote_aes"
 branch_labels = None
 depends_on = None
 
