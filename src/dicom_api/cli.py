@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (default: DICOM_API_PORT or 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default: DICOM_API_WORKERS or 1)")
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    commands.add_parser(
+        "reindex", help="index for QIDO-RS the files stored by an earlier version (serve does it at start)"
+    )
     storage = commands.add_parser("storage", help="the blob store").add_subparsers(dest="action", required=True)
     check = storage.add_parser(
         "check", help="rows without blobs, blobs without rows, checksum mismatches, spool leftovers"
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return _migrate(settings)
+        if args.command == "reindex":
+            return _reindex(settings)
         if args.command == "storage":
             return _storage_check(settings, args)
         if args.command == "users":
@@ -175,6 +180,7 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
                 file=sys.stderr,
             )
             return 1
+    _reindex_in_background(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
@@ -234,6 +240,30 @@ def _receiver(settings: Settings, host: str) -> Iterator[None]:
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+def _reindex(settings: Settings) -> int:
+    from dicom_api.services.reindex import reindex_settings
+
+    print(f"{reindex_settings(settings)} file(s) reindexed")
+    return 0
+
+
+def _reindex_in_background(settings: Settings) -> None:
+    """Files stored by an earlier version are indexed while the server already answers: until then they are
+    found by what the earlier version indexed. Done once per start, a batch per transaction (services/reindex)."""
+    import logging
+    import threading
+
+    from dicom_api.services.reindex import reindex_settings
+
+    def run() -> None:
+        try:
+            reindex_settings(settings)
+        except Exception:
+            logging.getLogger("dicom_api.reindex").exception("reindexing stopped; `dicom-api reindex` resumes it")
+
+    threading.Thread(target=run, name="reindex", daemon=True).start()
 
 
 def _storage_check(settings: Settings, args: argparse.Namespace) -> int:
