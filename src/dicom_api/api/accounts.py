@@ -14,11 +14,11 @@ from dicom_api.api.deps import (
     AccountsDep,
     AdminAccount,
     AdminUser,
-    ClaimsDep,
     ContextDep,
     CurrentUser,
     Limit,
     Offset,
+    SignedInClaims,
     identify,
     utc_instant,
 )
@@ -81,7 +81,7 @@ def me(user: CurrentUser) -> UserOut:
 
 
 async def change_my_password(
-    request: Request, body: PasswordChangeIn, claims: ClaimsDep, context: ContextDep
+    request: Request, body: PasswordChangeIn, claims: SignedInClaims, context: ContextDep
 ) -> Response:
     """Change your password; every token issued before stops working. Wrong current passwords are
     throttled like failed sign-ins, so a stolen token cannot be used to guess the password."""

@@ -12,16 +12,17 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
-from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
+from dicom_api.api.credentials import BasicScheme, presented
 from dicom_api.auth.tokens import Claims
 from dicom_api.db.lookups import AccountState
 from dicom_api.db.models import User
-from dicom_api.errors import Forbidden, Unauthorized
+from dicom_api.errors import Forbidden
 from dicom_api.services.accounts import AccountService, check_account
 from dicom_api.services.context import AppContext
 from dicom_api.services.files import FileService
+from dicom_api.services.personal_tokens import verify_personal_token
 
 # Bounded so that any value a database can bind is the only kind that reaches it (an offset past 2**63
 # overflowed the driver: a 500); 2**53 is also the largest integer every JSON client reads exactly.
@@ -41,8 +42,10 @@ def utc_instant(value: datetime | None) -> datetime | None:
         raise ValueError("the time is outside years 1 to 9999 once converted to UTC") from None
 
 
-# auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's.
+# auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's. Both document the schemes;
+# api/credentials.py reads the header.
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+basic = BasicScheme(auto_error=False, description="Your username, and a personal access token as the password.")
 
 
 async def get_context(request: Request) -> AppContext:
@@ -70,25 +73,56 @@ async def get_accounts(session: SessionDep, context: ContextDep) -> AccountServi
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 
 
-async def get_claims(token: Annotated[str | None, Depends(bearer)], context: ContextDep) -> Claims:
-    """A bearer token's verified claims; whether its account still accepts it is checked next, with the
-    request's first database read."""
-    return _claims(token, context)
+async def get_claims(
+    request: Request,
+    context: ContextDep,
+    _bearer: Annotated[str | None, Depends(bearer)],
+    _basic: Annotated[None, Depends(basic)],
+) -> Claims:
+    """The caller's verified claims: a session's JWT, or a personal access token (Bearer, or HTTP Basic with
+    the username). Whether its account still accepts it is checked next, with the request's first database read.
+    A personal token's id goes into the request's audit entry."""
+    credentials = presented(request.headers.get("authorization"))
+    if not credentials.personal:
+        return context.tokens.decode(credentials.secret)
+    claims = await context.offload(verify_personal_token, context.transaction, credentials.secret, credentials.username)
+    request.state.token_id = claims.personal_token_id
+    return claims
 
 
-def claims_from_header(request: Request, context: AppContext) -> Claims:
-    """get_claims for a request bound without dependencies: the Authorization header read as `bearer` reads it."""
-    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-    return _claims(token if scheme.lower() == "bearer" else None, context)
-
-
-def _claims(token: str | None, context: AppContext) -> Claims:
-    if not token:
-        raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
-    return context.tokens.decode(token)
+def claims_from_header(request: Request, context: AppContext) -> Claims | None:
+    """get_claims for a request bound without dependencies; None for a personal access token, whose lookup is
+    database I/O: that request goes through its declared route instead."""
+    credentials = presented(request.headers.get("authorization"))
+    return None if credentials.personal else context.tokens.decode(credentials.secret)
 
 
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
+
+
+def require_write(claims: Claims) -> Claims:
+    if not claims.can_write:
+        raise Forbidden("This personal access token has the read scope: it cannot store, delete or administer.")
+    return claims
+
+
+async def get_writer(claims: ClaimsDep) -> Claims:
+    """The claims of a caller that changes something: the one place a read-scoped personal token is refused."""
+    return require_write(claims)
+
+
+WriterClaims = Annotated[Claims, Depends(get_writer)]
+
+
+async def get_signed_in(claims: ClaimsDep) -> Claims:
+    """The claims of a signed-in session: a personal access token may not make more tokens or change the
+    password, so a leaked one cannot outlive its revocation or lock its owner out."""
+    if claims.personal_token_id is not None:
+        raise Forbidden("This needs a signed-in session (POST /auth/token), not a personal access token.")
+    return claims
+
+
+SignedInClaims = Annotated[Claims, Depends(get_signed_in)]
 
 
 def get_current_user(request: Request, claims: ClaimsDep, accounts: AccountsDep) -> User:
@@ -111,7 +145,8 @@ def caller(request: Request) -> Callable[[AccountState], None]:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_admin(user: CurrentUser) -> User:
+async def get_admin(user: CurrentUser, claims: ClaimsDep) -> User:
+    require_write(claims)
     if user.role != "admin":
         raise Forbidden("This needs an admin account.")
     return user
@@ -126,6 +161,7 @@ async def get_admin_account(request: Request, claims: ClaimsDep, context: Contex
     found, _ = await context.offload(context.reader.lookups.account_and_file, claims.subject, None)
     account = check_account(found, claims)
     identify(request, account.id, account.username)
+    require_write(claims)
     if account.role != "admin":
         raise Forbidden("This needs an admin account.")
     return account

@@ -46,22 +46,26 @@ class DirectRoute(Route):
         await response(scope, receive, send)
 
 
-def _caller(request: Request) -> dict[str, Any]:
+def _caller(request: Request) -> dict[str, Any] | None:
+    """None for a personal access token: its database lookup belongs to the declared route's dependency."""
     context = request.app.state.context
-    return {"request": request, "context": context, "claims": claims_from_header(request, context)}
+    claims = claims_from_header(request, context)
+    return None if claims is None else {"request": request, "context": context, "claims": claims}
 
 
 def _attribute(request: Request) -> dict[str, Any] | None:
     query = request.query_params
     if len(query) != 3 or len(query.multi_items()) != 3 or set(query) != {"file_id", "tag_group", "tag_element"}:
         return None
-    return {**_caller(request), **{name: query[name] for name in ("file_id", "tag_group", "tag_element")}}
+    if (caller := _caller(request)) is None:
+        return None
+    return {**caller, **{name: query[name] for name in ("file_id", "tag_group", "tag_element")}}
 
 
 def _png(request: Request) -> dict[str, Any] | None:
-    if request.query_params or "if-none-match" in request.headers:
+    if request.query_params or "if-none-match" in request.headers or (caller := _caller(request)) is None:
         return None
-    return {**_caller(request), "file_id": request.path_params["file_id"], "frame": 1, "window_center": None,
+    return {**caller, "file_id": request.path_params["file_id"], "frame": 1, "window_center": None,
             "window_width": None, "if_none_match": None}  # fmt: skip
 
 

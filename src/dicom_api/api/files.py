@@ -12,7 +12,7 @@ from fastapi import Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from dicom_api.api.deps import ClaimsDep, ContextDep, FileServiceDep, Limit, Offset, caller
+from dicom_api.api.deps import ClaimsDep, ContextDep, FileServiceDep, Limit, Offset, WriterClaims, caller
 from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
@@ -26,7 +26,7 @@ FileId = Annotated[str, Path(description="The id returned by the upload (32 hexa
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-async def upload_dicom(request: Request, claims: ClaimsDep, context: ContextDep) -> JSONResponse:
+async def upload_dicom(request: Request, claims: WriterClaims, context: ContextDep) -> JSONResponse:
     """Store a DICOM file (multipart field `file`) and index its identifying attributes."""
     limit = context.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
@@ -128,7 +128,7 @@ def file_attributes(file_id: FileId, files: FileServiceDep) -> JSONResponse:
     return JSONResponse(files.dicom_json(file_id), media_type="application/dicom+json")
 
 
-def delete_file(request: Request, file_id: FileId, claims: ClaimsDep, context: ContextDep) -> Response:
+def delete_file(request: Request, file_id: FileId, claims: WriterClaims, context: ContextDep) -> Response:
     """Delete the file, its stored blob and its cached renders."""
     context.delete(claims, file_id, caller(request), audited(request, 204))  # the audit entry commits with it
     request.state.audit_committed = True

@@ -24,10 +24,22 @@ VERIFIED_TOKENS = 4096  # tokens whose signature was checked, kept per process
 
 @dataclass(frozen=True)
 class Claims:
+    """Who the caller is, as a handler sees it, from a signed-in session's JWT or a personal access token.
+
+    ``version`` is checked against the account's token version with the request's first database read;
+    ``scope`` is "write" for a session, and a personal token's own ("read" or "write");
+    ``personal_token_id`` is the personal token's id (None for a session), recorded in the audit trail."""
+
     subject: str
     version: int
     token_id: str
     expires_at: int
+    scope: str = "write"
+    personal_token_id: str | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == "write"
 
 
 class TokenCodec:
