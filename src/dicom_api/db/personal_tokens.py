@@ -20,10 +20,10 @@ class PersonalTokenRepository:
         self.session.add(token)
         self.session.flush()
 
-    def by_hash(self, token_hash: str) -> tuple[PersonalToken, str] | None:
-        """The token with this hash and its account's username."""
+    def by_hash(self, token_hash: str) -> tuple[PersonalToken, User] | None:
+        """The token with this hash and its account."""
         query = (
-            select(PersonalToken, User.username)
+            select(PersonalToken, User)
             .join(User, User.id == PersonalToken.user_id)
             .where(PersonalToken.token_hash == token_hash)
         )

@@ -74,20 +74,24 @@ def is_token_id(text: str) -> bool:
 def verify_personal_token(transaction: Transaction, secret: str, username: str | None = None) -> Claims:
     """The claims a personal token stands for; ``username``: the one HTTP Basic named, which must be the
     token's account's (regardless of case, as usernames are). Unauthorized for any token that does not work;
-    whether its account still does is checked next, as for a session."""
+    its account's state is read with it, and checked again with the request's first read, as for a session."""
     if len(secret) > MAX_LENGTH or not is_personal_token(secret):
         raise Unauthorized("The personal access token is not valid.")
     now = datetime.now(UTC)
     with transaction() as session:
         tokens = PersonalTokenRepository(session)
         found = tokens.by_hash(digest(secret))
-        if found is None or (username is not None and username.lower() != found[1].lower()):
+        if found is None or (username is not None and username.lower() != found[1].username.lower()):
             raise Unauthorized("The personal access token is not valid for this account.")
-        token = found[0]
+        token, account = found
         if token.revoked_at is not None:
             raise Unauthorized("The personal access token has been revoked.")
         if token.expires_at <= now:
             raise Unauthorized("The personal access token has expired.")
+        if not account.is_active or account.token_version != token.user_version:
+            # Checked again with the request's account read, as for a session; here too, so that a dead token
+            # is a 401 before any route's 403 (its scope, or a personal token where a session is needed).
+            raise Unauthorized("The personal access token is no longer valid.")
         recent = now - timedelta(seconds=TOUCH_SECONDS)
         if token.last_used_at is None or token.last_used_at < recent:  # decided here: most requests write nothing
             tokens.touch(token.id, now, recent)
