@@ -153,3 +153,11 @@ def test_a_trusted_proxys_forwarded_host_port_and_scheme(tmp_path: Path) -> None
 def test_an_untrusted_peers_forwarded_headers_are_ignored(tmp_path: Path) -> None:
     for client in base_url_client(tmp_path, "192.0.2.7", trusted_proxies="10.0.0.0/8"):
         assert base_of(client, **FORWARDED) == "http://127.0.0.1:8042"
+
+
+@pytest.mark.parametrize(
+    "url", ["pacs.example.org", "ftp://pacs.example.org", "https://pacs.example.org/?q=1", "https://a b"]
+)
+def test_malformed_public_urls_are_refused_at_start(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path, public_url=url)
