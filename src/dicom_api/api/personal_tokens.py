@@ -18,7 +18,7 @@ TokenId = Annotated[str, Path(description="The token's id (32 hexadecimal digits
 def create_token(
     request: Request,
     body: PersonalTokenIn,
-    _session: SignedInClaims,
+    _signed_in: SignedInClaims,
     user: CurrentUser,
     session: SessionDep,
     context: ContextDep,
@@ -35,7 +35,7 @@ def create_token(
 
 
 def list_tokens(
-    _session: SignedInClaims, user: CurrentUser, session: SessionDep, context: ContextDep
+    _signed_in: SignedInClaims, user: CurrentUser, session: SessionDep, context: ContextDep
 ) -> PersonalTokenListOut:
     """Your personal access tokens that were not revoked (expired ones included), without their secrets."""
     service = PersonalTokenService(session, context.settings.personal_token_max_days)
@@ -45,7 +45,7 @@ def list_tokens(
 def revoke_token(
     request: Request,
     token_id: TokenId,
-    _session: SignedInClaims,
+    _signed_in: SignedInClaims,
     user: CurrentUser,
     session: SessionDep,
     context: ContextDep,
