@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pydicom.data import get_testdata_file
 from sqlalchemy import create_engine
@@ -94,3 +95,35 @@ def personal_token(
 
 def basic(username: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+class SpyHasher:
+    """Wraps the real hasher and records which hashes verify() was asked to check."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self._hasher = hasher
+        self.verified: list[str] = []
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verified.append(password_hash)
+        return self._hasher.verify(password_hash, password)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hasher, name)
+
+
+_KEY = "0123456789abcdef0123456789abcdef"
+# Blob keys every store must refuse: traversal, case, length, separators.
+UNSAFE_KEYS = [
+    "",
+    "../etc/passwd",
+    _KEY + "/../x",
+    "renders/" + _KEY + "/../../x",
+    _KEY.upper(),
+    _KEY[:-1],
+    "/" + _KEY,
+    "renders/" + _KEY + "/.hidden",
+    "a/b/c/d",
+    _KEY + "\x00",
+    "renders\\" + _KEY,
+]

@@ -63,6 +63,23 @@ class NoImage(NotFound):
     default_message = "The DICOM file has no image (no Pixel Data)."
 
 
+class NotAcceptable(AppError):
+    """No representation the server can make matches the request's Accept header (PS3.18 8.7.5)."""
+
+    status_code = 406
+    default_message = "None of the media types the request accepts can be sent for this resource."
+
+
+class FrameNotFound(NotFound):
+    default_message = "The instance has no such frame."
+
+
+class CannotTranscode(NotAcceptable):
+    """The instance cannot be converted to the transfer syntax asked for (no codec, or over a limit)."""
+
+    default_message = "The instance cannot be sent in the transfer syntax asked for."
+
+
 class Conflict(AppError):
     status_code = 409
     default_message = "The request conflicts with the current state."

@@ -11,7 +11,6 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dicom_api import __version__
 from dicom_api.api.cors import install_cors
-from dicom_api.api.direct import install_direct_routes
 from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import UnhandledErrors, install_error_handlers
 from dicom_api.api.metrics import Metrics
@@ -42,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = AppContext.build(settings)
         for problem in durability_problems(context.engine):
             log.warning("%s", problem)
-        context.bootstrap_admin()
+        with context.accounts() as accounts:
+            _announce_admin(accounts.ensure_admin(settings.admin_password))
         app.state.context = context
         await context.renders.warm_up()
         try:
@@ -70,6 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_networks)
         app.add_middleware(RecordPeer, networks=settings.trusted_proxy_networks)  # sees the peer before it
     app.include_router(router)
-    install_direct_routes(app, router)
     mount_swagger(app)
     return app
+
+
+def _announce_admin(generated: str | None) -> None:
+    """First start with no account: 'admin' was created; a generated password is printed once, never logged."""
+    if generated:
+        print(
+            f"\n  Created the first account: admin / {generated}\n"
+            "  It is shown only this once: sign in and change it (POST /users/me/password).\n",
+            flush=True,
+        )

@@ -26,7 +26,7 @@ from dicom_api.db.models import AuditEvent
 from dicom_api.services.audit import GENESIS, AuditEntry, AuditLog
 from dicom_api.services.context import AppContext
 from tests.helpers import ADMIN_PASSWORD, JWT_SECRET, add_user, login, make_client, sample, settings_for
-from tests.integration.test_isolation import BACKENDS, backend_settings, bearer
+from tests.worlds import BACKENDS, backend_settings, bearer
 
 CT = sample("CT_small.dcm")
 CT_PATIENT_NAME = "CompressedSamples^CT1"

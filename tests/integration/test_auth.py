@@ -28,6 +28,7 @@ from dicom_api.db.models import LoginFailure, PersonalToken, RefreshToken, User
 from tests.helpers import (
     ADMIN_PASSWORD,
     JWT_SECRET,
+    SpyHasher,
     add_user,
     basic,
     login,
@@ -37,8 +38,7 @@ from tests.helpers import (
     sample,
     settings_for,
 )
-from tests.integration.test_isolation import BACKENDS, World, backend_settings, bearer, populated
-from tests.unit.test_passwords import SpyHasher
+from tests.worlds import BACKENDS, World, backend_settings, bearer, populated
 
 CT = sample("CT_small.dcm")
 LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)

@@ -23,9 +23,8 @@ from sqlalchemy.engine import make_url
 from dicom_api.auth import passwords
 from dicom_api.db import engine as db_engine
 from dicom_api.services import context as app_context
-from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client
-from tests.integration.test_isolation import BACKENDS, backend_settings, bearer
-from tests.unit.test_passwords import SpyHasher
+from tests.helpers import ADMIN_PASSWORD, SpyHasher, add_user, login, make_client
+from tests.worlds import BACKENDS, backend_settings, bearer
 
 POOL_SIZE = 3  # connections the app may hold at once, for bursts of tens of requests
 OVERALL_TIMEOUT = 120  # seconds for a whole burst to be answered: generous, only so a hang fails the test

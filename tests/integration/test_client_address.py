@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from dicom_api.config import Settings
 from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, settings_for
-from tests.integration.test_isolation import bearer
+from tests.worlds import bearer
 
 PROXIES = "10.0.0.0/8, 192.0.2.1, 2001:db8::/32"
 

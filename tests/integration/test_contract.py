@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,7 @@ def test_upload_answers_201_with_hex_id_and_location(client: TestClient) -> None
     response = client.post("/upload/dicom", files={"file": ("ct.dcm", CT.read_bytes(), "application/dicom")})
     assert response.status_code == 201
     file_id = response.json()["file_id"]
-    assert len(file_id) == 32
-    assert int(file_id, 16) >= 0
+    assert re.fullmatch("[0-9a-f]{32}", file_id)
     assert response.headers["location"] == f"/files/{file_id}"
 
 
@@ -274,7 +274,7 @@ def test_unhandled_error_is_500_with_request_id(settings: Settings, monkeypatch)
     def boom(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(files.FileService, "list", boom)
+    monkeypatch.setattr(files.Files, "list", boom)
     upgrade_settings = settings
     for client in make_client(upgrade_settings):
         client_no_raise = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
@@ -310,14 +310,50 @@ def test_health_and_metrics(client: TestClient, upload) -> None:
 
 
 def test_database_down_is_503(settings: Settings) -> None:
-    from dicom_api.db.engine import make_engine, make_session_factory
+    from functools import partial
+
+    from dicom_api.db.engine import make_engine, make_session_factory, transaction
+    from dicom_api.db.lookups import Lookups
+    from dicom_api.services.files import Files
 
     for client in make_client(settings):
         context = client.app.state.context
         closed_port = make_engine("postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
         context.engine, context.sessions = closed_port, make_session_factory(closed_port)
+        unreachable = partial(transaction, context.sessions)
+        context.files = Files(Lookups(closed_port), context.store, context.headers, unreachable, context.audit)
         answers = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
         for path in ("/files", "/health/ready"):
             response = answers.get(path)
             assert response.status_code == 503, (path, response.text)
             assert set(response.json()) == {"error"}
+
+
+def test_head_on_the_png_route_answers_as_declared(client: TestClient, upload) -> None:
+    """The route declares GET only: HEAD is a 405 with its Allow header, not a render."""
+    file_id = upload(CT)
+    response = client.head(f"/download/png/{file_id}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+
+
+def test_the_contract_routes_honour_dependency_overrides(client: TestClient, upload) -> None:
+    """Every route goes through FastAPI's dependencies, the hot ones included."""
+    from dicom_api.api.deps import get_principal
+    from dicom_api.errors import Unauthorized
+
+    file_id = upload(CT)
+
+    def refuse() -> None:
+        raise Unauthorized("overridden")
+
+    client.app.dependency_overrides[get_principal] = refuse
+    try:
+        for path in (
+            f"/download/png/{file_id}",
+            f"/header_attribute?file_id={file_id}&tag_group=0010&tag_element=0010",
+        ):
+            response = client.get(path)
+            assert (response.status_code, response.json()) == (401, {"error": "overridden"})
+    finally:
+        client.app.dependency_overrides.clear()

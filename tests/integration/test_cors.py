@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from dicom_api.api.deps import ClaimsDep
+from dicom_api.api.deps import PrincipalDep
 from dicom_api.api.urls import public_base_url
 from dicom_api.config import Settings
 from tests.helpers import make_client, settings_for
@@ -91,7 +91,7 @@ def test_malformed_origins_are_refused_at_start(tmp_path: Path, origins: str) ->
 
 
 def test_dicomweb_paths_offer_basic_in_their_401(client: TestClient) -> None:
-    async def probe(_claims: ClaimsDep) -> dict[str, str]:
+    async def probe(_principal: PrincipalDep) -> dict[str, str]:
         return {}
 
     for path in ("/dicomweb", "/dicomweb/studies", "/dicomwebx"):

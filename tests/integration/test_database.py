@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.engine import durability_problems, make_engine, make_session_factory
+from dicom_api.db.lookups import Lookups
 from dicom_api.db.migrate import MIGRATION_LOCK, alembic_config, upgrade
 from dicom_api.db.models import DicomFile, User
 from dicom_api.db.repository import FileRepository
@@ -138,9 +139,19 @@ def test_files_are_seen_only_by_their_owner_newest_first(sessions: sessionmaker[
         assert [r.id for r in mine.list(limit=10, offset=0)] == [i for _, i in sorted(ids)]
         assert mine.count() == 3
         assert FileRepository(session, bob.id).count() == 1
-        assert FileRepository(session, bob.id).get(ids[0][1]) is None
-        assert mine.get(ids[0][1]) is not None
         assert mine.list(limit=10, offset=0)[0].created_at.tzinfo is not None
+        assert not FileRepository(session, bob.id).remove(ids[0][1])
+        lookups = Lookups(session.get_bind())  # type: ignore[arg-type]
+    bob_account, bobs_view = lookups.account_and_file(bob.id, ids[0][1])
+    assert bob_account is not None
+    assert bob_account.username == "bob"
+    assert bobs_view is None
+    alice_account, found = lookups.account_and_file(alice.id, ids[0][1])
+    assert found is not None
+    assert found.id == ids[0][1]
+    assert found.owner_id == alice.id
+    assert found.created_at.tzinfo is not None
+    assert lookups.account_and_file("0" * 32, ids[0][1]) == (None, None)
 
 
 def test_concurrent_audit_appends_keep_one_unbroken_chain(sessions: sessionmaker[Session]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dicom_api.storage import FilesystemBlobStore, S3BlobStore, open_blob_store, validate_key
-from tests.integration.test_storage_contract import UNSAFE_KEYS
+from tests.helpers import UNSAFE_KEYS
 
 ID = "0123456789abcdef0123456789abcdef"
 

@@ -17,7 +17,7 @@ import pytest
 from dicom_api.errors import StorageError
 from dicom_api.storage import BlobStore, S3BlobStore, S3Options, open_blob_store
 from dicom_api.storage.s3 import MIN_PART_SIZE, READ_AHEAD
-from tests.helpers import settings_for
+from tests.helpers import UNSAFE_KEYS, settings_for
 from tests.s3 import bucket_client, moto_settings, s3_objects
 
 ID = "0123456789abcdef0123456789abcdef"
@@ -158,21 +158,6 @@ def test_a_20_mib_blob_round_trip(store: BlobStore, tmp_path: Path) -> None:
         assert fp.read(100) == data[middle : middle + 100]
     across_parts = MIN_PART_SIZE - 50
     assert store.read_range(ID, across_parts, 100) == data[across_parts : across_parts + 100]
-
-
-UNSAFE_KEYS = [
-    "",
-    "../etc/passwd",
-    ID + "/../x",
-    "renders/" + ID + "/../../x",
-    ID.upper(),
-    ID[:-1],
-    "/" + ID,
-    "renders/" + ID + "/.hidden",
-    "a/b/c/d",
-    ID + "\x00",
-    "renders\\" + ID,
-]
 
 
 @pytest.mark.parametrize("key", UNSAFE_KEYS)

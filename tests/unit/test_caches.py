@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from dicom_api.dicom.inspect import inspect_dicom
+from dicom_api.dicom.memory import estimated_size
 from dicom_api.dicom.render import render_header
-from dicom_api.services.headers import LARGEST_SHARE, HeaderCache, estimated_size
+from dicom_api.services.headers import LARGEST_SHARE, HeaderCache
 from dicom_api.services.rendering import PngCache
 from tests.helpers import sample
 

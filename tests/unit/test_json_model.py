@@ -16,7 +16,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from dicom_api.dicom.attributes import JSON_INLINE_LIMIT, dataset_json, dicom_json_model, element_json
+from dicom_api.dicom.attributes import dataset_json, dicom_json_model, element_json
+from dicom_api.dicom.json_model import JSON_INLINE_LIMIT
 from dicom_api.dicom.nesting import MAX_SEQUENCE_DEPTH
 from tests.corpus import CORPUS
 from tests.odd_files import CONTENT_SEQUENCE, ODD_VALUES, corpus_header, nested_file, odd_value_file

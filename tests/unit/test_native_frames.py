@@ -7,7 +7,8 @@ import pydicom
 import pytest
 from pydicom.pixels.utils import pixel_array
 
-from dicom_api.dicom.render import _native_frame, _pixel_tag_follows, _transfer_syntax
+from dicom_api.dicom.frames import dataset_syntax
+from dicom_api.dicom.render import _native_frame, _pixel_tag_follows
 from tests.corpus import CORPUS
 
 
@@ -36,7 +37,7 @@ def test_native_frame_equals_pydicom(name: str) -> None:
     path = CORPUS[name]
     with path.open("rb") as fp:
         ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
-        syntax = _transfer_syntax(ds)
+        syntax = dataset_syntax(ds)
         start = fp.tell()
         try:
             frames = int(ds.get("NumberOfFrames") or 1)

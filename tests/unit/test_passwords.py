@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 from types import ModuleType
-from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
 
 from dicom_api.auth import passwords
 from dicom_api.errors import InvalidParameter
+from tests.helpers import SpyHasher
 
 GOOD = "correct horse battery"
 OWASP_MIN_MEMORY_KIB = 19 * 1024  # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 at least
-
-
-class SpyHasher:
-    """Wraps the real hasher and records which hashes verify() was asked to check."""
-
-    def __init__(self, hasher: PasswordHasher) -> None:
-        self._hasher = hasher
-        self.verified: list[str] = []
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        self.verified.append(password_hash)
-        return self._hasher.verify(password_hash, password)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._hasher, name)
 
 
 @pytest.fixture(scope="module")

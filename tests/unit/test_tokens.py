@@ -10,10 +10,12 @@ from typing import Any
 
 import jwt
 import pytest
+from cachetools import LRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from dicom_api.auth.tokens import TokenCodec
+from dicom_api.auth import tokens as tokens_module
+from dicom_api.auth.tokens import Claims, TokenCodec
 from dicom_api.errors import Unauthorized
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
@@ -224,3 +226,26 @@ def test_a_tampered_copy_of_a_verified_token_is_refused() -> None:
     forged["sub"] = "0" * 32
     body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
     assert "not valid" in refused(codec, f"{header}.{body}.{signature}").message
+
+
+def test_verified_tokens_are_bounded_in_bytes_and_the_least_recent_go_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec = hs256()
+    tokens = [codec.encode(f"{i:032x}", 0) for i in range(3)]
+    entry = len(tokens[0]) + tokens_module.CLAIMS_BYTES
+    codec._verified = LRUCache(2 * entry, getsizeof=lambda v: v[1])  # room for two
+    verifications: list[str] = []
+    verify = codec._verify
+
+    def counted(token: str) -> Claims:
+        verifications.append(token)
+        return verify(token)
+
+    monkeypatch.setattr(codec, "_verify", counted)
+    codec.decode(tokens[0])
+    codec.decode(tokens[1])
+    codec.decode(tokens[0])  # kept, and now the most recent
+    codec.decode(tokens[2])  # pushes out tokens[1], the least recent
+    assert verifications == [tokens[0], tokens[1], tokens[2]]
+    codec.decode(tokens[1])
+    assert verifications[-1] == tokens[1]
+    assert codec._verified.currsize <= 2 * entry

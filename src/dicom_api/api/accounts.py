@@ -6,19 +6,17 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AfterValidator
 
 from dicom_api.api.deps import (
     AccountsDep,
-    AdminAccount,
     AdminUser,
     ContextDep,
     CurrentUser,
     Limit,
     Offset,
-    SignedInClaims,
+    SignedInPrincipal,
     identify,
     utc_instant,
 )
@@ -34,9 +32,8 @@ from dicom_api.api.schemas import (
     UserOut,
     UserPatchIn,
 )
-from dicom_api.db.models import User
 from dicom_api.errors import Forbidden
-from dicom_api.services.accounts import TokenPair, check_username
+from dicom_api.services.accounts import Account, TokenPair, check_username
 from dicom_api.services.context import AppContext
 
 UserId = Annotated[str, Path(description="The user's id (32 hexadecimal digits).")]
@@ -72,7 +69,7 @@ async def register(body: RegisterIn, context: ContextDep) -> UserOut:
         raise Forbidden("Self-registration is disabled: ask an administrator for an account.")
     check_username(body.username)  # before the hash: a refused name costs nothing
     password_hash = await context.signin.passwords.hash(body.password)  # no connection held meanwhile
-    return await run_in_threadpool(_create, context, body.username, password_hash)
+    return await context.run_blocking(_create, context, body.username, password_hash)
 
 
 def me(user: CurrentUser) -> UserOut:
@@ -81,20 +78,19 @@ def me(user: CurrentUser) -> UserOut:
 
 
 async def change_my_password(
-    request: Request, body: PasswordChangeIn, claims: SignedInClaims, context: ContextDep
+    request: Request, body: PasswordChangeIn, principal: SignedInPrincipal, context: ContextDep
 ) -> Response:
     """Change your password; every token issued before stops working. Wrong current passwords are
     throttled like failed sign-ins, so a stolen token cannot be used to guess the password."""
-    account = await context.signin.change_password(claims, body.current_password, body.new_password, _address(request))
-    identify(request, account.id, account.username)
+    await context.signin.change_password(principal, body.current_password, body.new_password, _address(request))
     return Response(status_code=204)
 
 
-async def create_user(body: UserCreateIn, _admin: AdminAccount, context: ContextDep) -> UserOut:
+async def create_user(body: UserCreateIn, _admin: AdminUser, context: ContextDep) -> UserOut:
     """Create an account (admin)."""
     check_username(body.username)
     password_hash = await context.signin.passwords.hash(body.password)  # no connection held meanwhile
-    return await run_in_threadpool(_create, context, body.username, password_hash, body.role)
+    return await context.run_blocking(_create, context, body.username, password_hash, body.role)
 
 
 def _create(context: AppContext, username: str, password_hash: str, role: str = "user") -> UserOut:
@@ -113,10 +109,10 @@ def list_users(
     return UserListOut(items=[_user(u) for u in users], total=total, limit=limit, offset=offset)
 
 
-async def update_user(user_id: UserId, body: UserPatchIn, _admin: AdminAccount, context: ContextDep) -> UserOut:
+async def update_user(user_id: UserId, body: UserPatchIn, _admin: AdminUser, context: ContextDep) -> UserOut:
     """Disable or enable an account, change its role or reset its password (admin)."""
     password_hash = await context.signin.passwords.hash(body.password) if body.password is not None else None
-    return await run_in_threadpool(_update, context, user_id, body, password_hash)
+    return await context.run_blocking(_update, context, user_id, body, password_hash)
 
 
 def _update(context: AppContext, user_id: str, body: UserPatchIn, password_hash: str | None) -> UserOut:
@@ -163,7 +159,7 @@ def _tokens(pair: TokenPair, response: Response) -> TokenOut:
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
-def _user(user: User) -> UserOut:
+def _user(user: Account) -> UserOut:
     return UserOut(
         id=user.id,
         username=user.username,

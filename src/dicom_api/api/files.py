@@ -3,41 +3,33 @@
 from __future__ import annotations
 
 import base64
-import contextlib
-import math
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Header, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from dicom_api.api.deps import ClaimsDep, ContextDep, FileServiceDep, Limit, Offset, WriterClaims, caller
+from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPrincipal
 from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
-from dicom_api.db.models import DicomFile
-from dicom_api.dicom.attributes import parse_tag_part
-from dicom_api.dicom.render import Window
-from dicom_api.errors import InvalidParameter, PayloadTooLarge
-from dicom_api.services.rendering import RenderRequest
+from dicom_api.errors import PayloadTooLarge
+from dicom_api.services.files import StoredFile, parse_tag
+from dicom_api.services.rendering import render_request
 
 FileId = Annotated[str, Path(description="The id returned by the upload (32 hexadecimal digits).")]
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-async def upload_dicom(request: Request, claims: WriterClaims, context: ContextDep) -> JSONResponse:
+async def upload_dicom(request: Request, principal: WriterPrincipal, context: ContextDep) -> JSONResponse:
     """Store a DICOM file (multipart field `file`) and index its identifying attributes."""
     limit = context.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"The file is larger than the limit of {limit} bytes.")
     spooled = await spool_upload(request.headers.get("content-type"), request.stream(), context.spool.folder, limit)
-    # One worker-thread call checks the account, validates, stores and indexes, and commits the audit entry.
+    # One blocking call checks the account, validates, stores and indexes, and commits the audit entry.
     entry = audited(request, 201)
-    row = await run_in_threadpool(
-        context.ingest, claims, spooled.path, spooled.size, spooled.sha256, caller(request), entry
-    )
+    row = await context.run_blocking(context.files.ingest, principal, spooled.path, spooled.size, spooled.sha256, entry)
     request.state.audit_committed = True
     request.app.state.metrics.uploads.inc()
     request.app.state.metrics.bytes_stored.inc(row.size_bytes)
@@ -47,9 +39,8 @@ async def upload_dicom(request: Request, claims: WriterClaims, context: ContextD
 
 
 async def download_png(
-    request: Request,
     file_id: FileId,
-    claims: ClaimsDep,
+    principal: PrincipalDep,
     context: ContextDep,
     frame: Annotated[int, Query(ge=1, le=2**31 - 1, description="1-based frame number.")] = 1,  # IS: 32 bits
     window_center: Annotated[float | None, Query(description="VOI window centre (with window_width).")] = None,
@@ -57,9 +48,8 @@ async def download_png(
     if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """The image rendered as an 8-bit PNG: grey for monochrome, RGB for colour."""
-    window = _window(window_center, window_width)
-    row = await context.offload(context.reader.open, claims, file_id, caller(request))
-    render = RenderRequest(row.id, frame, window, pixel_offset=row.header_length)
+    row = await context.run_blocking(context.files.open, principal, file_id)
+    render = render_request(row.id, row.header_length, frame, window_center, window_width)
     etag = render.etag(row.sha256)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
@@ -70,49 +60,37 @@ async def download_png(
 
 
 async def header_attribute(
-    request: Request,
-    claims: ClaimsDep,
+    principal: PrincipalDep,
     context: ContextDep,
     file_id: Annotated[str, Query(description="The id returned by the upload.")],
     tag_group: Annotated[str, Query(description="Tag group: four hex digits, optional 0x (e.g. 0010).")],
     tag_element: Annotated[str, Query(description="Tag element: four hex digits, optional 0x (e.g. 0010).")],
 ) -> JSONResponse:
     """One attribute of the file's header: its VR, name and value."""
-    tag = parse_tag_part(tag_group, "tag_group") << 16 | parse_tag_part(tag_element, "tag_element")
-    attribute = await context.offload(context.reader.attribute, claims, file_id, tag, caller(request))
+    tag = parse_tag(tag_group, tag_element)
+    attribute = await context.run_blocking(context.files.attribute, principal, file_id, tag)
     # Answered as built: the route's response model documents it, validating it again cost a tenth of the read.
     return JSONResponse({"header_attributes": attribute})
 
 
-def list_files(
-    files: FileServiceDep,
-    limit: Limit = 100,
-    offset: Offset = 0,
+async def list_files(
+    principal: PrincipalDep, context: ContextDep, limit: Limit = 100, offset: Offset = 0
 ) -> FileListOut:
     """The stored files, newest first, with their indexed attributes."""
-    rows, total = files.list(limit=limit, offset=offset)
+    rows, total = await context.run_blocking(context.files.list, principal, limit, offset)
     return FileListOut(items=[_file_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-def get_file(file_id: FileId, files: FileServiceDep) -> FileOut:
+async def get_file(file_id: FileId, principal: PrincipalDep, context: ContextDep) -> FileOut:
     """One file's indexed attributes, size and checksum."""
-    return _file_out(files.get(file_id))
+    return _file_out(await context.run_blocking(context.files.open, principal, file_id))
 
 
-def download_dicom(file_id: FileId, files: FileServiceDep, context: ContextDep) -> StreamingResponse:
+async def download_dicom(file_id: FileId, principal: PrincipalDep, context: ContextDep) -> StreamingResponse:
     """The original file, byte for byte."""
-    row = files.get(file_id)
-    # Opened before answering: a blob store that is down is a 503, not a 200 whose body breaks off.
-    opened = contextlib.ExitStack()
-    fp = opened.enter_context(context.store.open(row.id))
-
-    def chunks() -> Iterator[bytes]:
-        with opened:
-            while chunk := fp.read(1024 * 1024):
-                yield chunk
-
+    row = await context.run_blocking(context.files.open, principal, file_id)
     return StreamingResponse(
-        chunks(),
+        await context.run_blocking(context.files.content, row),
         media_type="application/dicom",
         headers={
             "Content-Length": str(row.size_bytes),
@@ -123,14 +101,16 @@ def download_dicom(file_id: FileId, files: FileServiceDep, context: ContextDep) 
     )
 
 
-def file_attributes(file_id: FileId, files: FileServiceDep) -> JSONResponse:
+async def file_attributes(file_id: FileId, principal: PrincipalDep, context: ContextDep) -> JSONResponse:
     """The whole header as the DICOM JSON Model (PS3.18 F.2); bulk data is left out (VR only)."""
-    return JSONResponse(files.dicom_json(file_id), media_type="application/dicom+json")
+    model = await context.run_blocking(context.files.dicom_json, principal, file_id)
+    return JSONResponse(model, media_type="application/dicom+json")
 
 
-def delete_file(request: Request, file_id: FileId, claims: WriterClaims, context: ContextDep) -> Response:
+async def delete_file(request: Request, file_id: FileId, principal: WriterPrincipal, context: ContextDep) -> Response:
     """Delete the file, its stored blob and its cached renders."""
-    context.delete(claims, file_id, caller(request), audited(request, 204))  # the audit entry commits with it
+    # The audit entry commits with the delete.
+    await context.run_blocking(context.files.delete, principal, file_id, audited(request, 204))
     request.state.audit_committed = True
     return Response(status_code=204)
 
@@ -146,16 +126,6 @@ def ready(context: ContextDep) -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _window(center: float | None, width: float | None) -> Window | None:
-    if (center is None) != (width is None):
-        raise InvalidParameter("Give both window_center and window_width, or neither.")
-    if center is None or width is None:
-        return None
-    if not (math.isfinite(center) and math.isfinite(width)):
-        raise InvalidParameter("window_center and window_width must be finite numbers.")
-    return Window(center, width)
-
-
-def _file_out(row: DicomFile) -> FileOut:
+def _file_out(row: StoredFile) -> FileOut:
     indexed = {k: getattr(row, k) for k in FileOut.model_fields if k not in ("file_id", "has_image")}
     return FileOut(file_id=row.id, has_image=row.pixel_data_tag is not None, **indexed)

@@ -15,31 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cachetools import LRUCache
 
 from dicom_api.errors import Unauthorized
 
 SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
-VERIFIED_TOKENS = 4096  # tokens whose signature was checked, kept per process
+VERIFIED_BYTES = 2 * 1024 * 1024  # tokens whose signature was checked, kept per process up to this much
+CLAIMS_BYTES = 400  # a Claims object, its strings and the cache's entry, beside the token's own characters
 
 
 @dataclass(frozen=True)
 class Claims:
-    """Who the caller is, as a handler sees it, from a signed-in session's JWT or a personal access token.
-
-    ``version`` is checked against the account's token version with the request's first database read;
-    ``scope`` is "write" for a session, and a personal token's own ("read" or "write");
-    ``personal_token_id`` is the personal token's id (None for a session), recorded in the audit trail."""
-
     subject: str
     version: int
     token_id: str
     expires_at: int
-    scope: str = "write"
-    personal_token_id: str | None = None
-
-    @property
-    def can_write(self) -> bool:
-        return self.scope == "write"
 
 
 class TokenCodec:
@@ -61,7 +51,7 @@ class TokenCodec:
         self.ttl_seconds = ttl_seconds
         # A client sends the same token with every request: its signature and claims are checked once,
         # its expiry every time (verifying again cost a fifth of an attribute read).
-        self._verified: dict[str, Claims] = {}
+        self._verified: LRUCache[str, tuple[Claims, int]] = LRUCache(VERIFIED_BYTES, getsizeof=lambda v: v[1])
         self._lock = threading.Lock()
 
     def encode(self, subject: str, version: int) -> str:
@@ -79,14 +69,15 @@ class TokenCodec:
 
     def decode(self, token: str) -> Claims:
         """Verify signature, algorithm, expiry, issuer and audience; any failure is a 401."""
-        claims = self._verified.get(token)
-        if claims is None:
+        with self._lock:
+            kept = self._verified.get(token)
+        if kept is None:
             claims = self._verify(token)
             with self._lock:
-                self._verified[token] = claims
-                if len(self._verified) > VERIFIED_TOKENS:
-                    del self._verified[next(iter(self._verified))]  # the oldest
-        elif claims.expires_at <= time.time():
+                self._verified[token] = (claims, len(token) + CLAIMS_BYTES)
+            return claims
+        claims = kept[0]
+        if claims.expires_at <= time.time():
             raise Unauthorized("The token has expired.")
         return claims
 

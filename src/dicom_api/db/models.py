@@ -161,13 +161,3 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
-
-
-class RenderLease(Base):
-    """Who is rendering what right now: the first request to insert a key renders it, the others wait for
-    the stored result. In the database, so the guarantee holds across worker processes and machines."""
-
-    __tablename__ = "render_leases"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Delete, Update
 
-from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, RenderLease, User
+from dicom_api.db.models import AuditEvent, AuditHead, DicomFile, LoginFailure, RefreshToken, User
 
 
 class FileRepository:
@@ -25,10 +25,6 @@ class FileRepository:
         columns = {c.key: getattr(row, c.key) for c in DicomFile.__table__.columns}
         self.session.execute(insert(DicomFile), [columns])
 
-    def get(self, file_id: str) -> DicomFile | None:
-        query = select(DicomFile).where(DicomFile.owner_id == self.owner_id, DicomFile.id == file_id)
-        return self.session.scalars(query).one_or_none()
-
     def list(self, *, limit: int, offset: int) -> Sequence[DicomFile]:
         query = (
             select(DicomFile)
@@ -41,9 +37,10 @@ class FileRepository:
         query = select(func.count()).select_from(DicomFile).where(DicomFile.owner_id == self.owner_id)
         return int(self.session.scalar(query) or 0)
 
-    def delete(self, row: DicomFile) -> None:
-        self.session.delete(row)
-        self.session.flush()
+    def remove(self, file_id: str) -> bool:
+        """Delete the owner's file row; False when it was already gone."""
+        statement = delete(DicomFile).where(DicomFile.owner_id == self.owner_id, DicomFile.id == file_id)
+        return _changed(self.session, statement) == 1
 
 
 class UserRepository:
@@ -210,25 +207,6 @@ class AuditRepository:
         """The whole trail in order, streamed in batches (it grows without bound)."""
         query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
         yield from self.session.scalars(query)
-
-
-class RenderLeaseRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def clear_expired(self, key: str, now: datetime) -> None:
-        self.session.execute(delete(RenderLease).where(RenderLease.key == key, RenderLease.expires_at <= now))
-
-    def add(self, key: str, expires_at: datetime) -> None:
-        self.session.add(RenderLease(key=key, expires_at=expires_at))
-        self.session.flush()
-
-    def held(self, key: str, now: datetime) -> bool:
-        query = select(RenderLease.key).where(RenderLease.key == key, RenderLease.expires_at > now)
-        return self.session.scalar(query) is not None
-
-    def remove(self, key: str) -> None:
-        self.session.execute(delete(RenderLease).where(RenderLease.key == key))
 
 
 def _changed(session: Session, statement: Update | Delete) -> int:

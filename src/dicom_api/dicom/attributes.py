@@ -4,8 +4,7 @@ Value mapping (PS3.5 6.2 value representations): numbers for the numeric VRs, a 
 PN/DA/TM/DT as their DICOM strings, SQ as a list of items (objects keyed by tag), binary VRs as base64
 up to BULK_LIMIT bytes and null with "length" above it. An empty value is null (an empty SQ, no items).
 
-``dicom_json_model`` gives a whole header in the DICOM JSON Model (PS3.18 F.2), element by element: an element
-whose value cannot be read or mapped never fails the document.
+``dicom_json_model`` gives a whole header in the DICOM JSON Model (PS3.18 F.2), written by ``dicom/json_model.py``.
 
 Sequences deeper than MAX_SEQUENCE_DEPTH are refused at upload (``dicom/nesting.py``); readers stop there too,
 for anything stored before, since pydicom's reader and every JSON writer recurse once per level.
@@ -14,7 +13,6 @@ for anything stored before, since pydicom's reader and every JSON writer recurse
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any
 
 from pydicom.datadict import keyword_for_tag
@@ -22,8 +20,8 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
-from pydicom.valuerep import PersonName
 
+from dicom_api.dicom.json_model import json_model
 from dicom_api.dicom.nesting import MAX_SEQUENCE_DEPTH
 from dicom_api.errors import AttributeNotFound, InvalidParameter
 
@@ -32,11 +30,6 @@ INT_VRS = frozenset({"IS", "US", "SS", "UL", "SL", "UV", "SV"})
 FLOAT_VRS = frozenset({"DS", "FL", "FD"})
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN", "OB or OW", "US or OW", "US or SS or OW"})
 HEX = frozenset("0123456789abcdefABCDEF")
-JSON_INLINE_LIMIT = 1024  # base64 characters: larger binary values are left out of the JSON Model
-VALID_VRS = frozenset(
-    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
-)  # PS3.5 Table 6.2-1
-_JSON_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 
 
 def parse_tag_part(text: str | None, label: str) -> int:
@@ -114,23 +107,10 @@ def dataset_json(ds: Dataset, depth: int = 1) -> dict[str, Any]:
     return result
 
 
-def dicom_json_model(ds: Dataset, depth: int = 1) -> dict[str, Any]:
-    """``ds`` in the DICOM JSON Model (PS3.18 F.2), keys in tag order; binary values above JSON_INLINE_LIMIT
-    and the items of sequences deeper than MAX_SEQUENCE_DEPTH are left out (the element keeps its "vr").
-
-    Every element is mapped on its own: one whose value pydicom cannot read (an unknown VR, a cut value, a
-    sequence too deep for its reader) is given as UN with its bytes as InlineBinary, which is what PS3.5 6.2.2
-    makes of a VR that cannot be interpreted, and what PS3.18 F.2.7 allows for UN: nothing is lost or invented.
-    """
-    model: dict[str, Any] = {}
-    for tag in sorted(ds.keys()):
-        try:
-            elem = ds[tag]
-            entry = _model_element(elem, depth) if _json_vr(elem) in VALID_VRS else None
-        except Exception:  # a RecursionError included: the element's own bytes stand for it
-            entry = None
-        model[f"{int(tag):08X}"] = entry if entry is not None else _model_undecoded(ds, tag)
-    return model
+def dicom_json_model(ds: Dataset) -> dict[str, Any]:
+    """``ds`` in the DICOM JSON Model (PS3.18 F.2) as the file holds it: its Specific Character Set kept, binary
+    values above JSON_INLINE_LIMIT left out (the element keeps its "vr"). See ``dicom/json_model.py``."""
+    return json_model(ds, keep_charset=True)
 
 
 def _name(elem: DataElement) -> str:
@@ -163,73 +143,3 @@ def _scalar(value: Any, vr: str) -> Any:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode("ascii")
     return str(value)
-
-
-def _model_element(elem: DataElement, depth: int) -> dict[str, Any]:
-    vr = _json_vr(elem)
-    out: dict[str, Any] = {"vr": vr}
-    value = elem.value
-    if vr == "SQ":
-        if depth <= MAX_SEQUENCE_DEPTH:  # an empty sequence is "Value": [], one left out has no "Value"
-            out["Value"] = [dicom_json_model(item, depth + 1) for item in value or []]
-        return out
-    if vr in _JSON_BINARY_VRS:
-        out.update(_inline(value))
-        return out
-    values = list(value) if isinstance(value, MultiValue | list | tuple) else [value]
-    if values and not (len(values) == 1 and (values[0] is None or values[0] == "")):
-        out["Value"] = [_model_value(v, vr) for v in values]  # F.2.5: an empty value among several is null
-    return out
-
-
-def _json_vr(elem: DataElement) -> str:
-    """The element's VR; one still ambiguous ("US or SS", "OB or OW", PS3.5 A.1) resolved from its value."""
-    vr = str(elem.VR)
-    if " or " not in vr:
-        return vr
-    choices = vr.split(" or ")
-    if isinstance(elem.value, bytes | bytearray):
-        return "OW" if "OW" in choices else "OB"
-    return choices[0]
-
-
-def _model_value(value: Any, vr: str) -> Any:
-    """One value as PS3.18 Table F.2.3-1 maps its VR."""
-    if value is None or value == "":
-        return None
-    if vr == "PN":
-        name = value if isinstance(value, PersonName) else PersonName(value)
-        groups = {"Alphabetic": name.alphabetic, "Ideographic": name.ideographic, "Phonetic": name.phonetic}
-        return {key: text for key, text in groups.items() if text}  # F.2.2: empty groups are left out
-    if vr == "AT":
-        return f"{int(value):08X}"
-    if vr in ("IS", "DS"):
-        # F.2.3.1 lets IS and DS go out as JSON Strings: a value that is no finite number (nan, 1e999,
-        # 5.0x0000) is given as written rather than dropped; JSON has no NaN or Infinity.
-        try:
-            number = int(value) if vr == "IS" else float(value)
-        except (TypeError, ValueError):
-            return str(value).strip()
-        return number if math.isfinite(number) else str(value).strip()
-    if vr in ("FL", "FD"):
-        # IEEE 754 NaN and infinities are valid FL/FD values (PS3.5 6.2) but no JSON Number: named instead.
-        number = float(value)
-        if math.isnan(number):
-            return "NaN"
-        return number if math.isfinite(number) else ("Infinity" if number > 0 else "-Infinity")
-    if vr in INT_VRS:
-        return int(value)
-    return str(value)
-
-
-def _model_undecoded(ds: Dataset, tag: BaseTag) -> dict[str, Any]:
-    """An element pydicom cannot decode, as UN with its bytes (PS3.5 6.2.2), or the VR alone if they are large."""
-    return {"vr": "UN", **_inline(getattr(ds._dict.get(tag), "value", None))}
-
-
-def _inline(value: Any) -> dict[str, str]:
-    """{"InlineBinary": base64} (PS3.18 F.2.7) for bytes whose base64 fits JSON_INLINE_LIMIT, else nothing."""
-    if not isinstance(value, bytes | bytearray) or not value:
-        return {}
-    encoded = base64.b64encode(bytes(value)).decode("ascii")
-    return {"InlineBinary": encoded} if len(encoded) <= JSON_INLINE_LIMIT else {}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from pydicom.dataset import Dataset
-from pydicom.uid import UID
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dicom_api.dicom.codestreams import Declared, MalformedCodestream, j2k_size, jpeg_frame, rle_segments
 from dicom_api.dicom.limits import DicomLimits
@@ -50,6 +50,13 @@ class Geometry:
 
 def geometry(ds: Dataset, limits: DicomLimits) -> Geometry:
     """The header's frame size, refused (422) when decoding it would need more than ``max_frame_bytes``."""
+    found = header_geometry(ds)
+    _within_limit(found.decoded_bytes, found.columns, found.rows, limits)
+    return found
+
+
+def header_geometry(ds: Dataset) -> Geometry:
+    """The header's frame size (PS3.3 C.7.6.3), whatever it is; UndecodableImage (422) when it is no size."""
     try:
         found = Geometry(
             int(ds.Rows),
@@ -64,7 +71,6 @@ def geometry(ds: Dataset, limits: DicomLimits) -> Geometry:
         ) from None
     if min(found.rows, found.columns, found.samples) < 1 or not 1 <= found.bits_allocated <= 64:
         raise UndecodableImage("The Pixel Data cannot be shown: the image's size or sample layout is invalid.")
-    _within_limit(found.decoded_bytes, found.columns, found.rows, limits)
     return found
 
 
@@ -171,3 +177,15 @@ def _check_rle(data: bytes, found: Geometry) -> None:
 def syntax_name(uid: str) -> str:
     name = UID(uid).name
     return f"{name}, {uid}" if name and name != str(uid) else str(uid)
+
+
+def dataset_syntax(ds: Dataset) -> UID:
+    """The file's transfer syntax; for a bare data set, the one its encoding implies (PS3.5 A.1-A.3)."""
+    meta = getattr(ds, "file_meta", None)
+    uid = meta.get("TransferSyntaxUID") if meta is not None else None
+    if uid:
+        return UID(str(uid))
+    implicit, little = ds.original_encoding
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRBigEndian if little is False else ExplicitVRLittleEndian

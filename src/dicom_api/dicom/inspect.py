@@ -26,6 +26,8 @@ from dicom_api.dicom.nesting import check_sequence_depth
 from dicom_api.dicom.structure import ITEM_WEIGHT, TOO_MANY_ELEMENTS, count_elements, header_budget
 from dicom_api.errors import InvalidDicom, PayloadTooLarge, UndecodableImage
 
+Header = FileDataset  # a parsed header: everything but Pixel Data (PS3.10 7.1)
+
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float Pixel Data
 UNDEFINED_LENGTH = 0xFFFFFFFF
 _ITEM, _SEQUENCE_DELIMITER = 0xFFFEE000, 0xFFFEE0DD

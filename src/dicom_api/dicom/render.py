@@ -25,7 +25,6 @@ from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
@@ -36,6 +35,7 @@ from dicom_api.dicom.frames import (
     Geometry,
     check_codestream,
     check_native_frame,
+    dataset_syntax,
     encapsulated_frames_present,
     frame_count,
     geometry,
@@ -71,18 +71,29 @@ def render_png(
     ``header``: what render_header took from the file's header, parsed before; without it the header is read.
     A deflated data set (PS3.5 A.5) is inflated within ``limits`` first.
     """
-    if header is not None and _transfer_syntax(header.attributes) != DeflatedExplicitVRLittleEndian:
+    return encode_png(render_file(fp, frame, window, header, limits))
+
+
+def render_file(
+    fp: BinaryIO,
+    frame: int = 1,
+    window: Window | None = None,
+    header: RenderHeader | None = None,
+    limits: DicomLimits = DEFAULT_LIMITS,
+) -> np.ndarray:
+    """``frame`` of the DICOM file ``fp`` as 8-bit grey (H x W) or RGB (H x W x 3), as render_png draws it."""
+    if header is not None and dataset_syntax(header.attributes) != DeflatedExplicitVRLittleEndian:
         fp.seek(header.pixel_offset)
-        return encode_png(render_array(fp, header.attributes, frame, window, limits))
+        return render_array(fp, header.attributes, frame, window, limits)
     if is_deflated(fp):
         try:
             with inflated(fp, limits) as (ds, data):
                 ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # what the inflated copy holds
-                return encode_png(render_array(data, ds, frame, window, limits))
+                return render_array(data, ds, frame, window, limits)
         except (InvalidDicom, PayloadTooLarge) as exc:
             raise UndecodableImage(exc.message) from None
     ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
-    return encode_png(render_array(fp, ds, frame, window, limits))
+    return render_array(fp, ds, frame, window, limits)
 
 
 # What rendering reads of a header: the Image Pixel, Modality LUT and VOI LUT modules and the palettes
@@ -127,7 +138,7 @@ def render_array(
     that read stopped. Pixel data: PS3.5 8 (native and encapsulated), PS3.3 C.7.6.3 (Image Pixel module). What
     the frame needs is checked against ``limits`` and the bytes present before it is decoded (frames.py).
     """
-    syntax = _transfer_syntax(ds)
+    syntax = dataset_syntax(ds)
     full = _full_data_set(fp, syntax)
     present = any(t in full for t in PIXEL_TAGS) if full is not None else _pixel_tag_follows(fp, syntax)
     if not present:
@@ -233,18 +244,6 @@ def frame_attributes(ds: Dataset, frame: int) -> Dataset:
                 if keyword in item:
                     setattr(view, keyword, item[keyword].value)
     return view
-
-
-def _transfer_syntax(ds: Dataset) -> UID:
-    """The file's transfer syntax; for a bare data set, the one its encoding implies (PS3.5 A.1-A.3)."""
-    meta = getattr(ds, "file_meta", None)
-    uid = meta.get("TransferSyntaxUID") if meta is not None else None
-    if uid:
-        return UID(str(uid))
-    implicit, little = ds.original_encoding
-    if implicit:
-        return ImplicitVRLittleEndian
-    return ExplicitVRBigEndian if little is False else ExplicitVRLittleEndian
 
 
 def _full_data_set(fp: BinaryIO, syntax: UID) -> Dataset | None:

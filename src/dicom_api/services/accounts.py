@@ -6,10 +6,9 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,20 +44,33 @@ def is_username(text: str) -> bool:
     return _USERNAME.fullmatch(text) is not None
 
 
-class _Account(Protocol):
+Account = User  # the users table's row: what the routes are handed of an account
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who asks: a bearer token's verified claims, and what to tell once their account is known (the audit
+    trail names the caller even when the request is then refused).
+
+    ``scope`` is "write" for a signed-in session, a personal access token's own ("read" or "write");
+    ``personal_token_id`` names that token (None for a session), for the audit trail."""
+
+    claims: Claims
+    seen: Callable[[User], None] = lambda _account: None
+    scope: str = "write"
+    personal_token_id: str | None = None
+
     @property
-    def is_active(self) -> bool: ...
-    @property
-    def token_version(self) -> int: ...
+    def can_write(self) -> bool:
+        return self.scope == "write"
 
 
-A = TypeVar("A", bound=_Account)
-
-
-def check_account(account: A | None, claims: Claims) -> A:
-    """The token's account, if it still exists, is active and has not revoked its tokens since."""
-    if account is None or not account.is_active or account.token_version != claims.version:
+def check_account(account: User | None, principal: Principal) -> User:
+    """The one account check: the token's account, if it still exists, is active and has not revoked its
+    tokens since. Every request with a session's token or a personal access token goes through here."""
+    if account is None or not account.is_active or account.token_version != principal.claims.version:
         raise Unauthorized("The token is no longer valid.")
+    principal.seen(account)
     return account
 
 
@@ -109,9 +121,6 @@ class AccountService:
         stored = self.refresh_tokens.by_hash(_digest(refresh_token))
         if stored is not None:
             self.refresh_tokens.revoke_family(stored.family_id, datetime.now(UTC))
-
-    def user_for(self, claims: Claims) -> User:
-        return check_account(self.users.get(claims.subject), claims)
 
     # accounts
 

@@ -1,117 +1,74 @@
-"""Store, find, describe and delete DICOM files."""
+"""The read path, and the file use cases: every route that reads or changes a file comes through here."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from pydicom.dataset import FileDataset
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from dicom_api.auth.tokens import Claims
-from dicom_api.db.lookups import AccountState, FileRecord, Lookups
-from dicom_api.db.models import DicomFile
+from dicom_api.db.lookups import Lookups
+from dicom_api.db.models import DicomFile, User
 from dicom_api.db.repository import FileRepository
-from dicom_api.dicom.attributes import bulk_element_json, dicom_json_model, element_json, find_element
-from dicom_api.dicom.inspect import DicomSummary, PixelDataInfo, inspect_dicom
+from dicom_api.dicom.attributes import bulk_element_json, dicom_json_model, element_json, find_element, parse_tag_part
+from dicom_api.dicom.inspect import DicomSummary, Header, PixelDataInfo, inspect_dicom
 from dicom_api.dicom.render import render_header
 from dicom_api.errors import AttributeNotFound, FileNotFound
-from dicom_api.services.accounts import check_account
+from dicom_api.services.accounts import Principal, check_account
+from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.rendering import RENDERS
 from dicom_api.storage import BlobStore
 
+StoredFile = DicomFile  # what the routes are handed: the files table's row, detached
+CHUNK = 1024 * 1024  # bytes of a stored file read at a time when it is sent
+Transaction = Callable[[], AbstractContextManager[Session]]
 
-class FileService:
-    """The files of one owner: every method sees only what ``owner_id`` uploaded."""
 
-    def __init__(self, session: Session, store: BlobStore, headers: HeaderCache, owner_id: str) -> None:
-        self.session = session
-        self.files = FileRepository(session, owner_id)
+def parse_tag(group: str, element: str) -> int:
+    """A tag from its group and element as a client writes them (four hex digits each, optional 0x)."""
+    return parse_tag_part(group, "tag_group") << 16 | parse_tag_part(element, "tag_element")
+
+
+class Files:
+    """A bearer's files. Each method checks the account first (``check_account``), then sees only what
+    that account uploaded: another's file is the same 404 as a missing one. Blocking: call it through
+    ``RunBlocking``."""
+
+    def __init__(
+        self, lookups: Lookups, store: BlobStore, headers: HeaderCache, transaction: Transaction, audit: AuditLog
+    ) -> None:
+        self.lookups = lookups
         self.store = store
         self.headers = headers
+        self.transaction = transaction
+        self.audit = audit
 
-    def ingest(self, staged: Path, size: int, sha256: str) -> DicomFile:
-        """Validate the spooled upload, store it (blob first, then the row) and index it.
+    def account(self, principal: Principal) -> User:
+        """The bearer's account, checked."""
+        found, _ = self.lookups.account_and_file(principal.claims.subject, None)
+        return check_account(found, principal)
 
-        The staged file is always consumed: moved into the store, or removed when refused.
-        """
-        try:
-            summary = inspect_dicom(staged, self.headers.limits)
-            file_id = uuid.uuid4().hex
-            self.store.put_file(file_id, staged)
-        finally:
-            staged.unlink(missing_ok=True)
-        # A blob whose row is not committed would never be reachable: remove it if the transaction fails.
-        event.listen(self.session, "after_rollback", lambda _s: self.store.delete(file_id), once=True)
-        row = _row(file_id, size, sha256, summary)
-        self.files.add(row)
-        if summary.header is not None:  # parsed already: the first render needs no parse
-            with contextlib.suppress(Exception):  # an attribute that cannot be copied: rendering parses it
-                self.headers.put_render(file_id, render_header(summary.header, summary.header_length))
-        return row
-
-    def get(self, file_id: str) -> DicomFile:
-        row = self.files.get(file_id) if _is_file_id(file_id) else None
+    def open(self, principal: Principal, file_id: str) -> StoredFile:
+        """The bearer's file, or FileNotFound; one database read for both the account and the file."""
+        found, row = self.lookups.account_and_file(principal.claims.subject, file_id if _is_file_id(file_id) else None)
+        check_account(found, principal)
         if row is None:
             raise FileNotFound()
         return row
 
-    def list(self, *, limit: int, offset: int) -> tuple[Sequence[DicomFile], int]:
-        return self.files.list(limit=limit, offset=offset), self.files.count()
-
-    def delete(self, file_id: str) -> None:
-        """Row first, then the blob and its renders: a row never points at nothing."""
-        row = self.get(file_id)
-        self.files.delete(row)
-        self.headers.evict(file_id)
-
-        def purge(_session: Session) -> None:
-            self.store.delete_prefix(f"{RENDERS}/{file_id}")
-            self.store.delete(file_id)
-
-        event.listen(self.session, "after_commit", purge, once=True)
-
-    def dicom_json(self, file_id: str) -> dict[str, Any]:
-        """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
-        row = self.get(file_id)
-        ds = _header(self.headers, row)
-        model = dicom_json_model(ds.file_meta) if ds.file_meta else {}
-        model.update(dicom_json_model(ds))
-        if row.pixel_data_tag is not None:
-            model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
-        return {key: model[key] for key in sorted(model)}
-
-
-class FileReader:
-    """The hot reads (one attribute, a PNG's file) for a token's bearer, without an ORM session."""
-
-    def __init__(self, lookups: Lookups, headers: HeaderCache) -> None:
-        self.lookups = lookups
-        self.headers = headers
-
-    def open(self, claims: Claims, file_id: str, caller: Callable[[AccountState], None]) -> FileRecord:
-        """The caller's file, or FileNotFound. Their account is checked as for every request, and handed to
-        ``caller`` before the file is looked at (so a refused access is recorded with its user)."""
-        account, record = self.lookups.account_and_file(claims.subject, file_id if _is_file_id(file_id) else None)
-        caller(check_account(account, claims))
-        if record is None:
-            raise FileNotFound()
-        return record
-
-    def attribute(
-        self, claims: Claims, file_id: str, tag: int, caller: Callable[[AccountState], None]
-    ) -> dict[str, Any]:
+    def attribute(self, principal: Principal, file_id: str, tag: int) -> dict[str, Any]:
         """One attribute, from the header or (Pixel Data) from what was indexed at upload."""
-        record = self.open(claims, file_id, caller)
-        if record.pixel_data_tag is not None and tag == record.pixel_data_tag:
-            return bulk_element_json(tag, record.pixel_data_vr or "OB", record.pixel_data_length or 0)
-        ds = _header(self.headers, record)
+        row = self.open(principal, file_id)
+        if row.pixel_data_tag is not None and tag == row.pixel_data_tag:
+            return bulk_element_json(tag, row.pixel_data_vr or "OB", row.pixel_data_length or 0)
+        ds = self.header(row)
         try:
             return element_json(find_element(ds, tag))
         except AttributeNotFound:
@@ -119,22 +76,79 @@ class FileReader:
         except Exception:  # a malformed value is reported as such, not as a server error
             raise AttributeNotFound("The attribute exists but its value cannot be read.") from None
 
+    def dicom_json(self, principal: Principal, file_id: str) -> dict[str, Any]:
+        """The whole header in the DICOM JSON Model (PS3.18 F.2), bulk data left out."""
+        row = self.open(principal, file_id)
+        ds = self.header(row)
+        model = dicom_json_model(ds.file_meta) if ds.file_meta else {}
+        model.update(dicom_json_model(ds))
+        if row.pixel_data_tag is not None:
+            model[f"{row.pixel_data_tag:08X}"] = {"vr": row.pixel_data_vr}
+        return {key: model[key] for key in sorted(model)}
 
-class _Stored(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def size_bytes(self) -> int: ...
-    @property
-    def header_length(self) -> int: ...
-    @property
-    def trailer_offset(self) -> int | None: ...
+    def header(self, row: StoredFile) -> Header:
+        """Everything but Pixel Data: the bytes before it, and those after it when the file has any."""
+        size = row.size_bytes
+        trailer = None if row.trailer_offset is None else (row.trailer_offset, size - row.trailer_offset)
+        return self.headers.get(row.id, row.header_length, trailer)
 
+    def content(self, row: StoredFile) -> Iterator[bytes]:
+        """The stored file's bytes in chunks, the blob opened now: a store that is down fails here, before
+        an answer starts, not in the middle of its body."""
+        opened = contextlib.ExitStack()
+        fp = opened.enter_context(self.store.open(row.id))
 
-def _header(headers: HeaderCache, row: _Stored) -> FileDataset:
-    """Everything but Pixel Data: the bytes before it, and those after it when the file has any."""
-    trailer = None if row.trailer_offset is None else (row.trailer_offset, row.size_bytes - row.trailer_offset)
-    return headers.get(row.id, row.header_length, trailer)
+        def chunks() -> Iterator[bytes]:
+            with opened:
+                while chunk := fp.read(CHUNK):
+                    yield chunk
+
+        return chunks()
+
+    def list(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[StoredFile], int]:
+        account = self.account(principal)
+        with self.transaction() as session:
+            files = FileRepository(session, account.id)
+            return files.list(limit=limit, offset=offset), files.count()
+
+    def ingest(
+        self, principal: Principal, staged: Path, size: int, sha256: str, audit: Callable[[str], AuditEntry]
+    ) -> StoredFile:
+        """Validate the spooled upload, store it (blob first, then the row) and index it. ``staged`` is always
+        consumed. Returns once the row and its audit entry (``audit`` of the new id) are committed together."""
+        try:
+            account = self.account(principal)
+            summary = inspect_dicom(staged, self.headers.limits)
+            file_id = uuid.uuid4().hex
+            self.store.put_file(file_id, staged)
+        finally:
+            staged.unlink(missing_ok=True)
+        row = _row(file_id, size, sha256, summary)
+        with self.transaction() as session:
+            # A blob whose row is not committed would never be reachable: remove it if the transaction fails.
+            event.listen(session, "after_rollback", lambda _s: self.store.delete(file_id), once=True)
+            FileRepository(session, account.id).add(row)
+            self.audit.append_in(session, audit(file_id))  # last before the commit: the chain's head held briefly
+        if summary.header is not None:  # parsed already: the first render needs no parse
+            with contextlib.suppress(Exception):  # an attribute that cannot be copied: rendering parses it
+                self.headers.put_render(file_id, render_header(summary.header, summary.header_length))
+        return row
+
+    def delete(self, principal: Principal, file_id: str, audit: Callable[[str], AuditEntry]) -> None:
+        """Row first, then the blob and its renders, after the commit that also holds the audit entry."""
+        row = self.open(principal, file_id)
+        with self.transaction() as session:
+            files = FileRepository(session, principal.claims.subject)
+            if not files.remove(row.id):
+                raise FileNotFound()  # deleted meanwhile
+
+            def purge(_session: Session) -> None:
+                self.store.delete_prefix(f"{RENDERS}/{file_id}")
+                self.store.delete(file_id)
+
+            event.listen(session, "after_commit", purge, once=True)
+            self.audit.append_in(session, audit(file_id))
+        self.headers.evict(file_id)
 
 
 def _is_file_id(value: str) -> bool:

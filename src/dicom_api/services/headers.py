@@ -4,57 +4,20 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import MutableSequence
 from dataclasses import dataclass
-from typing import Any
 
 from cachetools import LRUCache
-from pydicom.datadict import dictionary_VR
-from pydicom.dataset import Dataset, FileDataset
 
-from dicom_api.dicom.inspect import read_header
+from dicom_api.dicom.inspect import Header, read_header
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
+from dicom_api.dicom.memory import Dataset, estimated_size
 from dicom_api.dicom.render import RenderHeader, render_header
 from dicom_api.storage import BlobStore
 
 MAX_TRAILER = 16 * 1024 * 1024  # elements after Pixel Data beyond this are not read (padding, in practice)
 LARGEST_SHARE = 16  # a header estimated above 1/16 of the cache is not kept: it would push out the others
 
-# What a parsed header costs in memory, once every value has been converted (by a read of the whole
-# header): per element, and per byte of value. Measured with tracemalloc over every file of the test corpus,
-# the estimate is above the real size for all of them (by 14 % at least) and 2.3 times it on average; binary
-# values stay bytes, the others grow into Python objects (a directory of short strings: 22 times its bytes).
-ELEMENT_BYTES = 800
-VALUE_FACTOR = 32
-_BINARY = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
-
 _Key = tuple[str, str]  # ("header" | "render", file id)
-
-
-def estimated_size(ds: Dataset) -> int:
-    """The memory ``ds`` will hold once all its values are converted, from its elements as read (raw values
-    are not converted here), sequences included."""
-    total = 0
-    for tag in ds.keys():
-        elem = ds.get_item(tag)
-        value: Any = elem.value
-        total += ELEMENT_BYTES
-        if isinstance(value, bytes | bytearray):
-            total += len(value) if _vr(elem.VR, tag) in _BINARY else len(value) * VALUE_FACTOR
-        elif isinstance(value, MutableSequence):  # a sequence (read eagerly), or a converted multi-value
-            total += sum(estimated_size(item) if isinstance(item, Dataset) else ELEMENT_BYTES for item in value)
-        elif isinstance(value, str):
-            total += len(value) * VALUE_FACTOR
-    return total
-
-
-def _vr(vr: str | None, tag: Any) -> str:
-    if vr:
-        return vr
-    try:
-        return str(dictionary_VR(tag))  # implicit VR: as the dictionary has it
-    except KeyError:
-        return "UN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +48,11 @@ class HeaderCache:
         self._items: LRUCache[_Key, _Entry] = LRUCache(max(max_bytes, 1), getsizeof=lambda e: e.size)
         self._lock = threading.Lock()
 
-    def get(self, file_id: str, header_length: int, trailer: tuple[int, int] | None = None) -> FileDataset:
+    def get(self, file_id: str, header_length: int, trailer: tuple[int, int] | None = None) -> Header:
         """The parsed header; ``trailer`` (offset, length) adds the elements stored after Pixel Data."""
         with self._lock:
             kept = self._items.get(("header", file_id))
-        if kept is not None and isinstance(kept.value, FileDataset):
+        if kept is not None and isinstance(kept.value, Header):
             return kept.value
         data = self._store.read_range(file_id, 0, header_length)
         if trailer is not None and trailer[1] <= MAX_TRAILER:

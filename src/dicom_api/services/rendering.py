@@ -3,8 +3,8 @@
 Workers are sent the blob key and frame, never pixel arrays (pickling them would cost more than rendering),
 and return PNG bytes. Each worker opens the blob store itself. A finished render is stored beside its file
 and served from there afterwards, the most recent ones from memory; concurrent first requests for the same
-render compute it once, through an in-process future and, across processes, a lease: a lock file beside
-the blobs when they are on a filesystem, a row in the database otherwise.
+render compute it once, through an in-process future and, across processes on PostgreSQL, an advisory lock
+(on SQLite two workers may each render it once: the bytes are the same, stored by atomic rename).
 """
 
 from __future__ import annotations
@@ -12,30 +12,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
+import math
 import threading
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from cachetools import LRUCache, TTLCache
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
-from dicom_api.db.repository import RenderLeaseRepository
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.render import RenderHeader, Window, render_png
-from dicom_api.errors import AppError, FileNotFound, RenderLimitExceeded
+from dicom_api.errors import AppError, FileNotFound, InvalidParameter, RenderLimitExceeded
+from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.render_pool import RenderPool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's output changes
 RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
-LEASE_SECONDS = 120  # a renderer that died releases its lease after this long
+LOCK_WAIT_SECONDS = 60  # longer than a render may take (RENDER_TIMEOUT_SECONDS): then render here too
 _store: BlobStore | None = None  # in a render process: its own blob store
 _limits: DicomLimits = DEFAULT_LIMITS  # in a render process: what a file may inflate to, a frame may need
 REFUSED_SECONDS = 3600  # a frame over a render limit is refused without rendering for this long
@@ -68,6 +65,20 @@ class RenderRequest:
         return f'"{sha256[:32]}-{self.variant}"'
 
 
+def render_request(
+    file_id: str, pixel_offset: int, frame: int, center: float | None, width: float | None
+) -> RenderRequest:
+    """A client's render options, checked: a VOI window (PS3.3 C.11.2) needs both its centre and its width."""
+    if (center is None) != (width is None):
+        raise InvalidParameter("Give both window_center and window_width, or neither.")
+    window = None
+    if center is not None and width is not None:
+        if not (math.isfinite(center) and math.isfinite(width)):
+            raise InvalidParameter("window_center and window_width must be finite numbers.")
+        window = Window(center, width)
+    return RenderRequest(file_id, frame, window, pixel_offset=pixel_offset)
+
+
 def open_worker_store(storage_url: str, s3: S3Options | None = None, limits: DicomLimits = DEFAULT_LIMITS) -> None:
     """Render process initializer: each process opens the blob store itself and keeps the decoding limits."""
     global _store, _limits
@@ -87,70 +98,54 @@ def _render(request: RenderRequest) -> bytes:
         raise FileNotFound() from None
 
 
-class Leases(Protocol):
-    def acquire(self, key: str) -> bool: ...
-    def held(self, key: str) -> bool: ...
-    def release(self, key: str) -> None: ...
+class RenderLocks(Protocol):
+    """What makes workers that share a database render a key once: ``acquire`` blocks while another holds
+    it; ``release`` takes what ``acquire`` returned."""
+
+    def acquire(self, key: str) -> object: ...
+    def release(self, held: object) -> None: ...
 
 
-class FileLeases:
-    """Leases as lock files created exclusively (O_EXCL), for processes that share a blob folder: a
-    fraction of the cost of two database transactions per render."""
+class NoLocks:
+    """SQLite: no lock across processes. Two workers may both render the same key (each renders it once:
+    the in-process future covers its own requests); the result is the same bytes, stored by atomic rename."""
 
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+    def acquire(self, key: str) -> object:  # noqa: ARG002 - the protocol's
+        return None
 
-    def _path(self, key: str) -> Path:
-        return self._folder / (hashlib.sha256(key.encode()).hexdigest() + ".lock")
+    def release(self, held: object) -> None:
+        pass
 
-    def acquire(self, key: str) -> bool:
-        path = self._path(key)
-        for _ in range(2):
-            try:
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-                return True
-            except FileExistsError:
-                if self.held(key):
-                    return False
-                path.unlink(missing_ok=True)  # left by a renderer that died: take it over
-        return False
 
-    def held(self, key: str) -> bool:
+class AdvisoryLocks:
+    """PostgreSQL: a transaction-level advisory lock on the key's hash, held on its own pooled connection
+    for as long as the render. Released by the rollback when the connection is given back, or by the
+    server when the worker dies: nothing to expire, no table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def acquire(self, key: str) -> object:
+        connection = self._engine.connect()
         try:
-            return time.time() - self._path(key).stat().st_mtime < LEASE_SECONDS
-        except FileNotFoundError:
-            return False
+            connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
+            connection.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
+        except OperationalError:  # waited too long for another worker: render here as well
+            connection.close()
+            return None
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
-    def release(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+    def release(self, held: object) -> None:
+        if isinstance(held, Connection):
+            held.close()  # its rollback releases the lock
 
 
-class RenderLeases:
-    """Database leases on render keys (see models.RenderLease), each in its own short transaction."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
-
-    def acquire(self, key: str) -> bool:
-        now = datetime.now(UTC)
-        with self._sessions() as session:
-            try:
-                with session.begin():
-                    repo = RenderLeaseRepository(session)
-                    repo.clear_expired(key, now)
-                    repo.add(key, now + timedelta(seconds=LEASE_SECONDS))
-            except IntegrityError:
-                return False
-        return True
-
-    def held(self, key: str) -> bool:
-        with self._sessions() as session:
-            return RenderLeaseRepository(session).held(key, datetime.now(UTC))
-
-    def release(self, key: str) -> None:
-        with self._sessions() as session, session.begin():
-            RenderLeaseRepository(session).remove(key)
+def _lock_id(key: str) -> int:
+    """A signed 64-bit lock id for the key, as pg_advisory_xact_lock takes it."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
 
 
 class PngCache:
@@ -178,9 +173,6 @@ class PngCache:
             return int(self._items.currsize)
 
 
-T = TypeVar("T")
-
-
 class Renderer:
     """PNG of a render request: from memory or the store when it was rendered before, else rendered exactly
     once."""
@@ -189,25 +181,23 @@ class Renderer:
         self,
         pool: RenderPool,
         store: BlobStore,
-        leases: Leases,
+        locks: RenderLocks,
         memory: PngCache,
         headers: HeaderCache,
         exists: Callable[[str], bool],
+        run_blocking: RunBlocking,
     ) -> None:
         self._pool = pool
         self._store = store
-        self._leases = leases
+        self._locks = locks
         self._memory = memory
         self._headers = headers
         self._exists = exists  # whether a file's row is still there (any owner's)
-        self.offload: Callable[..., Awaitable[object]] = asyncio.to_thread  # see AppContext.offload
+        self._call = run_blocking
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         # Frames that went over a render limit, refused at once for a while: asked again (in another window,
         # say), they would hold a render process for as long again. Used from the event loop only.
         self._refused: TTLCache[tuple[str, int], str] = TTLCache(REFUSED_FRAMES, REFUSED_SECONDS)
-
-    async def _call(self, fn: Callable[..., T], *args: object) -> T:
-        return await self.offload(fn, *args)  # type: ignore[return-value]
 
     async def png(self, request: RenderRequest) -> bytes:
         key = request.cache_key
@@ -239,27 +229,17 @@ class Renderer:
             del self._inflight[key]
 
     async def _render_once(self, request: RenderRequest) -> bytes:
-        key, delay = request.cache_key, 0.01
-        while True:
-            if await self._call(self._leases.acquire, key):
-                try:
-                    cached = await self._call(self._cached, key)  # finished while we asked
-                    if cached is not None:
-                        return cached
-                    png = await self._compute(request)
-                    await self._call(self._keep, key, png, request.file_id)
-                    return png
-                finally:
-                    await self._call(self._leases.release, key)
-            # Another process renders it: wait for its result, or for its lease to lapse.
-            while True:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
-                cached = await self._call(self._cached, key)
-                if cached is not None:
-                    return cached
-                if not await self._call(self._leases.held, key):
-                    break  # it failed or died: try to take over
+        key = request.cache_key
+        held = await self._call(self._locks.acquire, key)
+        try:
+            cached = await self._call(self._cached, key)  # another worker stored it while we waited
+            if cached is not None:
+                return cached
+            png = await self._compute(request)
+            await self._call(self._keep, key, png, request.file_id)
+            return png
+        finally:
+            await self._call(self._locks.release, held)
 
     async def _compute(self, request: RenderRequest) -> bytes:
         """The PNG from a render process. A file deleted meanwhile is a 404, whatever the render made of its

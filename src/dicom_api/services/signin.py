@@ -24,11 +24,10 @@ import anyio
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.auth.passwords import check_policy, hash_password, lanes, needs_rehash, verify_password
-from dicom_api.auth.tokens import Claims
 from dicom_api.db.models import User
 from dicom_api.db.repository import LoginFailureRepository, RefreshTokenRepository, UserRepository
 from dicom_api.errors import InvalidParameter, TooManyRequests, Unauthorized, WrongPassword
-from dicom_api.services.accounts import AccountService, TokenPair, check_account, is_username
+from dicom_api.services.accounts import AccountService, Principal, TokenPair, check_account, is_username
 
 T = TypeVar("T")
 Transaction = Callable[[], AbstractContextManager[Session]]
@@ -235,11 +234,11 @@ class SignIn:
         await self._in_thread(self.throttle.succeeded, username, address, attempt)
         return found, tokens
 
-    async def change_password(self, claims: Claims, current: str, new: str, address: str) -> Credentials:
+    async def change_password(self, principal: Principal, current: str, new: str, address: str) -> Credentials:
         """Change the bearer's own password; every token issued before stops working. Wrong current passwords
         count as failed sign-ins, so a stolen access token cannot be used to guess the password."""
         async with self.passwords.admission():
-            found = await self._in_thread(self._bearer, claims)
+            found = await self._in_thread(self._bearer, principal)
             attempt = await self._in_thread(self.throttle.attempt, found.username, address)
             if not await self.passwords.verify(found.password_hash, current):
                 raise WrongPassword()  # the attempt stays counted as failed
@@ -268,9 +267,9 @@ class SignIn:
                 raise Unauthorized("Wrong username or password.")  # disabled or given a new password meanwhile
             return self._accounts(session).issue(seen.id, seen.token_version)
 
-    def _bearer(self, claims: Claims) -> Credentials:
+    def _bearer(self, principal: Principal) -> Credentials:
         with self._transaction() as session:
-            user = check_account(UserRepository(session).get(claims.subject), claims)
+            user = check_account(UserRepository(session).get(principal.claims.subject), principal)
             return Credentials.of(user)
 
     def _store_password(self, seen: Credentials, new_hash: str) -> None:

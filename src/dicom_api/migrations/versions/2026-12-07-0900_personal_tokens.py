@@ -1,8 +1,8 @@
 """Personal access tokens; audit entries name the personal token a request was made with.
 
-Revision ID: 0005_personal_tokens
-Revises: 0004_trailer_offset
-Create Date: 2026-12-07 08:00:00
+Revision ID: 0006_personal_tokens
+Revises: 0005_drop_render_leases
+Create Date: 2026-12-07 09:00:00
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from dicom_api.db.models import UTCDateTime
 
-revision = "0005_personal_tokens"
-down_revision = "0004_trailer_offset"
+revision = "0006_personal_tokens"
+down_revision = "0005_drop_render_leases"
 branch_labels = None
 depends_on = None
 
