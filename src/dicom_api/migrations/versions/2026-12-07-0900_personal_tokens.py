@@ -1,7 +1,7 @@
 """Personal access tokens; audit entries name the personal token a request was made with.
 
-Revision ID: 0006_personal_tokens
-Revises: 0005_drop_render_leases
+Revision ID: 0008_personal_tokens
+Revises: 0007_qido_index
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from dicom_api.db.models import UTCDateTime
 
-revision = "0006_personal_tokens"
-down_revision = "0005_drop_render_leases"
+revision = "0008_personal_tokens"
+down_revision = "0007_qido_index"
 branch_labels = None
 depends_on = None
 
