@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydicom.uid import generate_uid
 
-from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, sample, settings_for
+from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, personal_token, sample, settings_for
 from tests.worlds import BACKENDS, backend_settings, bearer, fresh_database
 
 CT = sample("CT_small.dcm")
@@ -130,6 +130,18 @@ def test_the_download_is_deidentified_and_not_stored(api: TestClient) -> None:
     assert [item["file_id"] for item in api.get("/files").json()["items"]] == [file_id]
     stored = api.post(f"/files/{file_id}/deidentify", json={"options": ["clean_descriptors"], "key": "p1"})
     assert _stored(api, stored.json()["file_id"]).SOPInstanceUID == ds.SOPInstanceUID  # one mapping for both
+
+
+def test_a_read_token_downloads_a_copy_but_stores_none(api: TestClient) -> None:
+    file_id = _upload(api, CT.read_bytes())
+    token = personal_token(api, {"Authorization": api.headers["Authorization"]}, "read")
+    read = {"Authorization": f"Bearer {token['token']}"}
+    refused = api.post(f"/files/{file_id}/deidentify", headers=read)
+    assert refused.status_code == 403, refused.text
+    downloaded = api.get(f"/files/{file_id}/deidentified", headers=read)
+    assert downloaded.status_code == 200, downloaded.text
+    assert downloaded.content == api.get(f"/files/{file_id}/deidentified").content  # the account's key, not the token's
+    assert [item["file_id"] for item in api.get("/files").json()["items"]] == [file_id]
 
 
 def test_missing_and_foreign_files_are_404(api: TestClient) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from dicom_api.api.deps import ContextDep, PrincipalDep
+from dicom_api.api.deps import ContextDep, PrincipalDep, WriterPrincipal
 from dicom_api.api.files import FileId
 from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import DeidentifyIn, UploadOut
@@ -20,7 +20,7 @@ _KEY = "A label of your own for a separate UID mapping (default: your default ke
 async def deidentify(
     request: Request,
     file_id: FileId,
-    principal: PrincipalDep,
+    principal: WriterPrincipal,  # it stores a file: not for a read-scoped personal token
     context: ContextDep,
     body: Annotated[DeidentifyIn | None, Body()] = None,
 ) -> JSONResponse:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, deidentify, files, intake
+from dicom_api.api import accounts, deidentify, files, intake, personal_tokens
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -16,6 +16,8 @@ from dicom_api.api.schemas import (
     FileOut,
     HeaderAttributeOut,
     HealthOut,
+    PersonalTokenCreatedOut,
+    PersonalTokenListOut,
     TokenOut,
     UploadOut,
     UserListOut,
@@ -73,7 +75,7 @@ add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, 
 
 # De-identification (PS3.15 Annex E)
 add("/files/{file_id}/deidentify", deidentify.deidentify, methods=["POST"], status_code=201, tags=["deidentify"],
-    response_model=UploadOut, responses=_errors(400, 401, 404, 422, 503))
+    response_model=UploadOut, responses=_errors(400, 401, 403, 404, 422, 503))
 add("/files/{file_id}/deidentified", deidentify.download_deidentified, methods=["GET"], tags=["deidentify"],
     responses=_errors(400, 401, 404, 422, 503, extra=_DEIDENTIFIED))  # type: ignore[arg-type]
 
@@ -90,6 +92,12 @@ add("/auth/register", accounts.register, methods=["POST"], status_code=201, tags
 add("/users/me", accounts.me, methods=["GET"], tags=["users"], response_model=UserOut, responses=_errors(401))
 add("/users/me/password", accounts.change_my_password, methods=["POST"], status_code=204, tags=["users"],
     responses=_errors(400, 401))
+add("/users/me/tokens", personal_tokens.create_token, methods=["POST"], status_code=201, tags=["users"],
+    response_model=PersonalTokenCreatedOut, responses=_errors(400, 401, 403, 409))
+add("/users/me/tokens", personal_tokens.list_tokens, methods=["GET"], tags=["users"],
+    response_model=PersonalTokenListOut, responses=_errors(401, 403))
+add("/users/me/tokens/{token_id}", personal_tokens.revoke_token, methods=["DELETE"], status_code=204, tags=["users"],
+    responses=_errors(401, 403, 404))
 add("/users", accounts.create_user, methods=["POST"], status_code=201, tags=["users"], response_model=UserOut,
     responses=_errors(400, 401, 403, 409))
 add("/users", accounts.list_users, methods=["GET"], tags=["users"], response_model=UserListOut,
@@ -118,7 +126,7 @@ add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 # fmt: on
 
-# What the audit trail records: every access to patient data, and every sign-in.
+# What the audit trail records: every access to patient data, every sign-in, every personal token made or revoked.
 AUDITED: dict[Callable[..., Any], str] = {
     files.upload_dicom: "upload",
     files.download_png: "download_png",
@@ -131,4 +139,6 @@ AUDITED: dict[Callable[..., Any], str] = {
     deidentify.deidentify: "deidentify",
     deidentify.download_deidentified: "download_deidentified",
     accounts.sign_in: "login",
+    personal_tokens.create_token: "token_create",
+    personal_tokens.revoke_token: "token_revoke",
 }
