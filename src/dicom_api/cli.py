@@ -1,5 +1,5 @@
-"""`dicom-api serve | migrate | users | aes | audit | storage | deidentify`: what an operator runs; `upload`: what a
-user runs."""
+"""`dicom-api serve | migrate | users | aes | audit | storage | deidentify | ohif`: what an operator runs; `upload`:
+what a user runs."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
     _add_ae_commands(commands)
     _add_deidentify(commands)
+    _add_ohif(commands)
     from dicom_api.uploader.command import add_arguments
 
     add_arguments(commands.add_parser("upload", help="send files, folders, zip archives to a server (a client)"))
@@ -80,22 +81,29 @@ def main(argv: list[str] | None = None) -> int:
     log_config = configure_logging(settings.log_level, settings.log_format)
     withhold_file_values()
     try:
-        if args.command == "migrate":
-            return _migrate(settings)
-        if args.command == "reindex":
-            return _reindex(settings)
-        if args.command == "storage":
-            return _storage_check(settings, args)
-        if args.command == "users":
-            return _users(settings, args)
-        if args.command == "audit":
-            return _audit_verify(settings)
-        if args.command == "aes":
-            return _aes(settings, args)
-        return _serve(settings, args, log_config)
+        return _operate(settings, args, log_config)
     except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
         print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
+
+
+def _operate(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> int:
+    """The operator's commands, which need the server's settings."""
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "reindex":
+        return _reindex(settings)
+    if args.command == "storage":
+        return _storage_check(settings, args)
+    if args.command == "users":
+        return _users(settings, args)
+    if args.command == "audit":
+        return _audit_verify(settings)
+    if args.command == "aes":
+        return _aes(settings, args)
+    if args.command == "ohif":
+        return _ohif_install(settings, args)
+    return _serve(settings, args, log_config)
 
 
 _OPTION_HELP = "an option of PS3.15 Annex E (see the README's De-identification section)"
@@ -302,6 +310,28 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     finally:
         context.close()
+    return 0
+
+
+def _add_ohif(commands: Any) -> None:
+    ohif = commands.add_parser("ohif", help="the OHIF viewer served at /ohif/")
+    install = ohif.add_subparsers(dest="action", required=True).add_parser(
+        "install", help="fetch the built @ohif/app from the npm registry into the data folder"
+    )
+    install.add_argument("--version", default=None, help="the @ohif/app release (default: the one tested)")
+
+
+def _ohif_install(settings: Settings, args: argparse.Namespace) -> int:
+    from dicom_api.ohif import DEFAULT_VERSION, InstallError, install
+
+    version = args.version or DEFAULT_VERSION
+    print(f"fetching @ohif/app {version} from the npm registry ...", flush=True)
+    try:
+        folder = install(settings.data_dir, version)
+    except InstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"OHIF {version} installed in {folder}; restart the server: it serves it at /ohif/")
     return 0
 
 

@@ -12,7 +12,7 @@ from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPr
 from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
-from dicom_api.errors import PayloadTooLarge
+from dicom_api.errors import InvalidParameter, PayloadTooLarge
 from dicom_api.services.files import StoredFile, parse_tag
 from dicom_api.services.rendering import render_request
 
@@ -73,11 +73,30 @@ async def header_attribute(
     return JSONResponse({"header_attributes": attribute})
 
 
+_UID = r"^[0-9]+(\.[0-9]+)*$"  # PS3.5 9.1
+StudyFilter = Annotated[
+    str | None, Query(max_length=64, pattern=_UID, description="Only the files of this Study Instance UID.")
+]
+SeriesFilter = Annotated[
+    str | None,
+    Query(max_length=64, pattern=_UID, description="Only the files of this Series Instance UID (with the study's)."),
+]
+
+
 async def list_files(
-    principal: PrincipalDep, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+    principal: PrincipalDep,
+    context: ContextDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    study_instance_uid: StudyFilter = None,
+    series_instance_uid: SeriesFilter = None,
 ) -> FileListOut:
-    """The stored files, newest first, with their indexed attributes."""
-    rows, total = await context.run_blocking(context.files.list, principal, limit, offset)
+    """The stored files, newest first, with their indexed attributes; those of one study or series when asked
+    (a DICOMweb instance's file id, for the routes that take one)."""
+    if series_instance_uid is not None and study_instance_uid is None:
+        raise InvalidParameter("series_instance_uid needs study_instance_uid.")
+    fetch = context.files.list
+    rows, total = await context.run_blocking(fetch, principal, limit, offset, study_instance_uid, series_instance_uid)
     return FileListOut(items=[_file_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
