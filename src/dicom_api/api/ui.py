@@ -51,8 +51,7 @@ def mount_ui(app: FastAPI, ohif_dir: Path) -> None:
     @app.get("/ui/features.json", include_in_schema=False)
     async def features() -> dict[str, bool]:
         """What the page may offer: the viewer when installed, share links when this version has them."""
-        paths = {getattr(route, "path", None) for route in app.routes}
-        return {"ohif": ohif, "share": "/shares" in paths}
+        return {"ohif": ohif, "share": "/shares" in app.openapi().get("paths", {})}  # the document is built once
 
     app.mount("/ui", _Page(directory=str(files("dicom_api") / "web"), html=True), name="ui")
     if ohif:
