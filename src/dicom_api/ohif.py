@@ -86,7 +86,7 @@ def install(data_dir: Path, version: str = DEFAULT_VERSION, client: httpx.Client
     if not re.fullmatch(r"[0-9A-Za-z.+-]{1,64}", version):
         raise InstallError("the version must look like 3.13.2")
     with client or httpx.Client(timeout=httpx.Timeout(60, connect=15), follow_redirects=True) as http:
-        meta = _get(http, f"{REGISTRY}/{quote(PACKAGE, safe='@')}/{quote(version)}").json()
+        meta = _get(http, f"{REGISTRY}/{PACKAGE}/{quote(version)}").json()
         dist = meta.get("dist") or {}
         tarball, integrity = dist.get("tarball"), dist.get("integrity", "")
         if not isinstance(tarball, str) or not tarball.startswith(REGISTRY + "/"):
@@ -143,15 +143,21 @@ def _unpack(data: bytes, target: Path) -> Path:
 
 
 def _rebase(dist: Path) -> None:
-    """Make a build made for "/" work under MOUNT: index.html's links and the webpack runtime's public path."""
+    """Make a build made for "/" work under MOUNT: index.html's links, the webpack runtimes' public path (the app's
+    and its workers'), the stylesheets' fonts."""
     index = dist / "index.html"
     html = index.read_text(encoding="utf-8")
     html = html.replace('window.PUBLIC_URL="/"', f'window.PUBLIC_URL="{MOUNT}"')
     html = re.sub(r'(href|src)="/(?!/)', rf'\1="{MOUNT}', html)
     index.write_text(html, encoding="utf-8")
-    for bundle in dist.glob("app.bundle.*.js"):
+    for bundle in dist.glob("*.js"):  # the app's and each worker's webpack runtime
         code = bundle.read_text(encoding="utf-8")
-        bundle.write_text(code.replace('__webpack_require__.p = "/";', f'__webpack_require__.p = "{MOUNT}";'), "utf-8")
+        rebased = code.replace('__webpack_require__.p = "/";', f'__webpack_require__.p = "{MOUNT}";')
+        if rebased != code:
+            bundle.write_text(rebased, encoding="utf-8")
+    for sheet in dist.glob("*.css"):  # fonts
+        css = sheet.read_text(encoding="utf-8")
+        sheet.write_text(re.sub(r"url\(/(?!/)", f"url({MOUNT}", css), encoding="utf-8")
     worker = dist / "init-service-worker.js"
     if worker.is_file():  # a service worker scoped to the site's root would serve OHIF's files for /ui/ too
         worker.write_text("// the service worker is not installed under /ohif/\n", encoding="utf-8")
