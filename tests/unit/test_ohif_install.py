@@ -58,12 +58,14 @@ def test_install_rebases_the_build_under_ohif_and_points_it_at_dicomweb(tmp_path
     assert folder == ohif_folder(tmp_path)
     html = (folder / "index.html").read_text()
     assert 'window.PUBLIC_URL="/ohif/"' in html
-    assert 'href="/ohif/app.css"' in html and 'src="/ohif/app-config.js"' in html
+    assert 'href="/ohif/app.css"' in html
+    assert 'src="/ohif/app-config.js"' in html
     assert '__webpack_require__.p = "/ohif/";' in (folder / "app.bundle.1.js").read_text()
     assert '__webpack_require__.p = "/ohif/";' in (folder / "compute.bundle.2.js").read_text()  # a worker's
     assert "url(/ohif/a.woff2)" in (folder / "app.bundle.css").read_text()
     config = (folder / "app-config.js").read_text()
-    assert '"routerBasename": "/ohif"' in config and '"qidoRoot": "/dicomweb"' in config
+    assert '"routerBasename": "/ohif"' in config
+    assert '"qidoRoot": "/dicomweb"' in config
     assert "sessionStorage.getItem('dicom-api-token')" in config
     assert not (tmp_path / "package.json").exists()  # only dist/ is kept
 

@@ -102,8 +102,8 @@ def test_study_list_and_series_scrolling(
     waits = sorted(m["ms"] for m in marks)
     with capsys.disabled():
         print(
-            f"\n{STUDIES} studies: first page {listed * 1000:.0f} ms after Sign in (its search {query:.0f} ms), next page"
-            f" {next_page * 1000:.0f} ms"
+            f"\n{STUDIES} studies: first page {listed * 1000:.0f} ms after Sign in (its search {query:.0f} ms),"
+            f" next page {next_page * 1000:.0f} ms"
             f"\n{SERIES_IMAGES}-image series stepped in {stepped:.1f} s ({stepped / (SERIES_IMAGES - 1) * 1000:.0f} ms"
             f" an image); {cached} of {len(marks)} images were there already (prefetched); wait for an image:"
             f" median {waits[len(waits) // 2]:.0f} ms, 95th percentile {waits[int(len(waits) * 0.95)]:.0f} ms"
