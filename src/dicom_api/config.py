@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         "in bytes; a render's peak memory stays under about 10 times this.",
     )
     header_cache_mib: int = Field(default=32, ge=0, description="Parsed headers kept in memory per process, in MiB.")
+    metadata_cache_mib: int = Field(
+        default=64, ge=0, description="WADO-RS metadata (DICOM JSON per instance) kept in memory per process, in MiB."
+    )
     render_cache_mib: int = Field(default=64, ge=0, description="Recent renders kept in memory per process, in MiB.")
     render_memory_mib: int = Field(
         default=512,

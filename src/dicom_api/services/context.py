@@ -20,6 +20,7 @@ from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.blocking import RunBlocking
+from dicom_api.services.dicomweb_retrieve import MetadataCache, Retrieve
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.render_pool import MIB, RenderPool
@@ -50,6 +51,7 @@ class AppContext:
     files: Files  # the read path: every route that reads or changes a file
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
+    retrieve: Retrieve  # WADO-RS: the caller's instances, metadata, frames and bulk data
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -73,6 +75,7 @@ class AppContext:
         locks: RenderLocks = AdvisoryLocks(engine) if postgres else NoLocks()
         png_cache = PngCache(settings.render_cache_mib * MIB)
         audit = AuditLog(sessions)
+        files = Files(lookups, store, headers, partial(transaction, sessions), audit)
         return cls(
             settings=settings,
             engine=engine,
@@ -89,9 +92,10 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=audit,
-            files=Files(lookups, store, headers, partial(transaction, sessions), audit),
+            files=files,
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
+            retrieve=Retrieve(files, lookups, run_blocking, limits, MetadataCache(settings.metadata_cache_mib * MIB)),
         )
 
     def transaction(self) -> AbstractContextManager[Session]:
