@@ -195,7 +195,8 @@ def test_thumbnails_at_every_level(wado: Wado, level: str) -> None:
     answer = wado.get(url + "/thumbnail")
     assert answer.status_code == 200  # type: ignore[attr-defined]
     with Image.open(io.BytesIO(answer.content)) as picture:  # type: ignore[attr-defined]
-        assert picture.format == "JPEG" and max(picture.size) <= 128
+        assert picture.format == "JPEG"
+        assert max(picture.size) <= 128
 
 
 def test_another_users_resources_are_404(wado: Wado) -> None:
