@@ -28,7 +28,6 @@ _ACCOUNT_AND_FILE = (
 _USER_KEYS = tuple(c.key for c in _USERS.c)
 _FILE_KEYS = tuple(c.key for c in _FILES.c)
 _FILE_ID = len(_USER_KEYS) + _FILE_KEYS.index("id")  # NULL when the join found no file of theirs
-_HIERARCHY = (_FILES.c.study_instance_uid, _FILES.c.series_instance_uid, _FILES.c.sop_instance_uid)
 _EXISTS = select(_FILES.c.id).where(_FILES.c.id == bindparam("file_id"))  # any owner's: for server checks
 
 
@@ -51,20 +50,6 @@ class Lookups:
         """Whether the file's row is there, whoever owns it (the server's own check, never a caller's)."""
         with self._engine.connect() as connection:
             return connection.execute(_EXISTS, {"file_id": file_id}).first() is not None
-
-    def instances(self, owner_id: str, uids: Sequence[str]) -> list[DicomFile]:
-        """The owner's files under a study, series and instance UID path (``uids``: one to three of them), the
-        newest file per SOP Instance UID, in series then SOP Instance UID order."""
-        query = select(_FILES).where(_FILES.c.owner_id == owner_id)
-        for column, uid in zip(_HIERARCHY, uids, strict=False):
-            query = query.where(column == uid)
-        query = query.order_by(*_HIERARCHY[1:], _FILES.c.created_at.desc(), _FILES.c.id)
-        with self._engine.connect() as connection:
-            rows = connection.execute(query).all()
-        newest: dict[str | None, DicomFile] = {}
-        for row in rows:
-            newest.setdefault(row.sop_instance_uid, _loaded(DicomFile, _FILE_KEYS, row))
-        return list(newest.values())
 
 
 def _loaded(model: type[M], keys: Sequence[str], values: Sequence[Any]) -> M:

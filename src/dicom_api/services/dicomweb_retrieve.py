@@ -22,7 +22,6 @@ from urllib.parse import quote
 
 from cachetools import LRUCache
 
-from dicom_api.db.lookups import Lookups
 from dicom_api.dicom.frame_decode import decode_frame, pixel_element
 from dicom_api.dicom.frame_reader import FrameLocation, frame_locations, read_frame
 from dicom_api.dicom.json_model import TagPath, insert_element, json_model
@@ -41,6 +40,7 @@ from dicom_api.services.accounts import Principal
 from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.files import CHUNK, Files, StoredFile
 from dicom_api.services.media import MediaRange, Offer, frame_offers, instance_offers, negotiate
+from dicom_api.services.qido import Qido
 
 SPOOL_IN_MEMORY = 32 * 1024 * 1024  # a transcoded instance larger than this is spooled to disk
 MAX_FRAMES_ASKED = 10_000
@@ -127,10 +127,10 @@ class Retrieve:
     """The caller's instances, metadata, frames and bulk data. Methods not marked async are blocking."""
 
     def __init__(
-        self, files: Files, lookups: Lookups, run_blocking: RunBlocking, limits: DicomLimits, cache: MetadataCache
+        self, files: Files, qido: Qido, run_blocking: RunBlocking, limits: DicomLimits, cache: MetadataCache
     ) -> None:
         self.files = files
-        self.lookups = lookups
+        self.qido = qido
         self.call = run_blocking
         self.limits = limits
         self.metadata_cache = cache
@@ -139,8 +139,7 @@ class Retrieve:
 
     def instances(self, principal: Principal, path: Path) -> list[StoredFile]:
         """The caller's newest file of each SOP instance under ``path``; NotFound when there is none."""
-        account = self.files.account(principal)
-        rows = self.lookups.instances(account.id, path.uids)
+        rows = self.qido.instances(principal, path.study, path.series, path.sop)
         if not rows:
             raise NotFound(f"The {path.noun} was not found.")
         return rows
