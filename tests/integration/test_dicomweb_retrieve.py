@@ -220,3 +220,23 @@ def test_the_same_sop_instance_in_two_stores_is_each_owners_own(wado: Wado) -> N
     alices = wado.get(ct.instance + "/metadata").json()  # type: ignore[attr-defined]
     assert bobs[0]["00100020"]["Value"] == ["BOBS-COPY"]
     assert alices[0]["00100020"]["Value"] == [ct.ds.PatientID]
+
+
+@pytest.mark.parametrize(
+    ("url", "accept", "status"),
+    [
+        ("{instance}/frames/" + "1," * 3000 + "1", None, 400),  # longer than a frame list may be
+        ("/dicomweb/studies/" + "1." * 40 + "/metadata", None, 400),  # longer than a UID
+        ("{instance}/metadata", "application/dicom+xml", 406),
+        ("{instance}/rendered?quality=0", None, 400),
+        ("{instance}/rendered?viewport=100000,100000", None, 400),
+        ("{instance}/bulkdata/nothing", None, 404),
+        ("{instance}/bulkdata/00100010", None, 404),  # not bulk data
+        ("{study}/metadata", "multipart/related; type=application/dicom", 406),
+    ],
+)
+def test_bad_requests_are_clear_4xx(wado: Wado, url: str, accept: str | None, status: int) -> None:
+    ct = wado.files["ct"]
+    answer = wado.get(url.format(instance=ct.instance, study=ct.study), accept)
+    assert answer.status_code == status  # type: ignore[attr-defined]
+    assert "error" in answer.json()  # type: ignore[attr-defined]

@@ -20,8 +20,8 @@ from dicom_api.errors import InvalidParameter, NotAcceptable
 from dicom_api.services.dicomweb_rendered import RenderOptions, rendered_request
 from dicom_api.services.dicomweb_retrieve import (
     Frames,
-    Path,
     Retrieve,
+    Target,
     parse_bulk_path,
     parse_frame_list,
 )
@@ -63,7 +63,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 # Instances (PS3.18 10.4.1.1.1)
 
 
-async def _retrieve(request: Request, principal: PrincipalDep, context: ContextDep, path: Path) -> Response:
+async def _retrieve(request: Request, principal: PrincipalDep, context: ContextDep, path: Target) -> Response:
     service: Retrieve = context.retrieve
     base = base_url(request)
     rows = await context.run_blocking(service.instances, principal, path)
@@ -85,28 +85,28 @@ async def _retrieve(request: Request, principal: PrincipalDep, context: ContextD
 
 async def retrieve_study(request: Request, study: Study, principal: PrincipalDep, context: ContextDep) -> Response:
     """Every instance of the study, as multipart/related; type="application/dicom"."""
-    return await _retrieve(request, principal, context, Path(study))
+    return await _retrieve(request, principal, context, Target(study))
 
 
 async def retrieve_series(
     request: Request, study: Study, series: Series, principal: PrincipalDep, context: ContextDep
 ) -> Response:
     """Every instance of the series."""
-    return await _retrieve(request, principal, context, Path(study, series))
+    return await _retrieve(request, principal, context, Target(study, series))
 
 
 async def retrieve_instance(
     request: Request, study: Study, series: Series, sop: Sop, principal: PrincipalDep, context: ContextDep
 ) -> Response:
     """One instance: transfer-syntax=* as stored, none as Explicit VR Little Endian."""
-    return await _retrieve(request, principal, context, Path(study, series, sop))
+    return await _retrieve(request, principal, context, Target(study, series, sop))
 
 
 # Metadata (PS3.18 10.4.1.1.2)
 
 
 async def _metadata(
-    request: Request, principal: PrincipalDep, context: ContextDep, path: Path, if_none_match: str | None
+    request: Request, principal: PrincipalDep, context: ContextDep, path: Target, if_none_match: str | None
 ) -> Response:
     offer = negotiate(_accept(request), _METADATA_OFFERS)
     service: Retrieve = context.retrieve
@@ -124,7 +124,7 @@ async def study_metadata(
     request: Request, study: Study, principal: PrincipalDep, context: ContextDep, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The DICOM JSON of every instance of the study, bulk data as BulkDataURIs."""
-    return await _metadata(request, principal, context, Path(study), if_none_match)
+    return await _metadata(request, principal, context, Target(study), if_none_match)
 
 
 async def series_metadata(
@@ -136,7 +136,7 @@ async def series_metadata(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The DICOM JSON of every instance of the series; built once, then served with its ETag."""
-    return await _metadata(request, principal, context, Path(study, series), if_none_match)
+    return await _metadata(request, principal, context, Target(study, series), if_none_match)
 
 
 async def instance_metadata(
@@ -149,7 +149,7 @@ async def instance_metadata(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The DICOM JSON of the instance."""
-    return await _metadata(request, principal, context, Path(study, series, sop), if_none_match)
+    return await _metadata(request, principal, context, Target(study, series, sop), if_none_match)
 
 
 # Frames (PS3.18 10.4.1.1.3) and bulk data (10.4.1.1.4)
@@ -196,7 +196,7 @@ async def instance_frames(
 ) -> Response:
     """Frames as stored (native as application/octet-stream, compressed in their media type) or decoded."""
     numbers = parse_frame_list(frames)
-    path = Path(study, series, sop)
+    path = Target(study, series, sop)
     found = await context.run_blocking(
         context.retrieve.frames, principal, path, numbers, _accept(request), base_url(request)
     )
@@ -214,7 +214,7 @@ async def bulk_data(
 ) -> Response:
     """A BulkDataURI of the metadata: Pixel Data as its frames, another value as application/octet-stream."""
     tag_path = parse_bulk_path(tags)
-    path = Path(study, series, sop)
+    path = Target(study, series, sop)
     service: Retrieve = context.retrieve
     if len(tag_path) == 1 and tag_path[0] in (0x7FE00010, 0x7FE00008, 0x7FE00009):
         found = await context.run_blocking(service.frames, principal, path, None, _accept(request), base_url(request))
@@ -250,7 +250,7 @@ Responses = dict[int | str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class _Rendering:
-    path: Path
+    path: Target
     frame: str | None = None
     thumbnail: bool = False
 
@@ -280,12 +280,12 @@ def _rendered_handlers(thumbnail: bool) -> tuple[Handler, Handler, Handler, Hand
     async def study(
         request: Request, study: Study, principal: PrincipalDep, context: ContextDep, options: Options
     ) -> Response:
-        return await _render(request, principal, context, _Rendering(Path(study), None, thumbnail), options)
+        return await _render(request, principal, context, _Rendering(Target(study), None, thumbnail), options)
 
     async def series(
         request: Request, study: Study, series: Series, principal: PrincipalDep, context: ContextDep, options: Options
     ) -> Response:
-        return await _render(request, principal, context, _Rendering(Path(study, series), None, thumbnail), options)
+        return await _render(request, principal, context, _Rendering(Target(study, series), None, thumbnail), options)
 
     async def instance(
         request: Request,
@@ -296,7 +296,7 @@ def _rendered_handlers(thumbnail: bool) -> tuple[Handler, Handler, Handler, Hand
         context: ContextDep,
         options: Options,
     ) -> Response:
-        what = _Rendering(Path(study, series, sop), None, thumbnail)
+        what = _Rendering(Target(study, series, sop), None, thumbnail)
         return await _render(request, principal, context, what, options)
 
     async def frame(
@@ -309,7 +309,7 @@ def _rendered_handlers(thumbnail: bool) -> tuple[Handler, Handler, Handler, Hand
         context: ContextDep,
         options: Options,
     ) -> Response:
-        what = _Rendering(Path(study, series, sop), frames, thumbnail)
+        what = _Rendering(Target(study, series, sop), frames, thumbnail)
         return await _render(request, principal, context, what, options)
 
     study.__doc__ = f"The study's {noun}: a representative instance's middle frame."

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Path:
+class Target:
     """A study, optionally a series in it, optionally an instance in that (PS3.18 10.4.1)."""
 
     study: str
@@ -137,7 +137,7 @@ class Retrieve:
         self._locations: LRUCache[str, list[FrameLocation]] = LRUCache(64 * 1024 * 1024, getsizeof=_locations_size)
         self._lock = threading.Lock()
 
-    def instances(self, principal: Principal, path: Path) -> list[StoredFile]:
+    def instances(self, principal: Principal, path: Target) -> list[StoredFile]:
         """The caller's newest file of each SOP instance under ``path``; NotFound when there is none."""
         rows = self.qido.instances(principal, path.study, path.series, path.sop)
         if not rows:
@@ -219,7 +219,7 @@ class Retrieve:
     # Frames (PS3.18 10.4.1.1.3) and bulk data (10.4.1.1.4)
 
     def frames(
-        self, principal: Principal, path: Path, numbers: Sequence[int] | None, accept: Sequence[MediaRange], base: str
+        self, principal: Principal, path: Target, numbers: Sequence[int] | None, accept: Sequence[MediaRange], base: str
     ) -> Frames:
         """The frames asked for (all of them when ``numbers`` is None), as the client accepts them."""
         [row] = self.instances(principal, path)
@@ -265,7 +265,7 @@ class Retrieve:
             return decode_frame(data, self.files.header(frames.row), stored_syntax(frames.row), self.limits)
         return data
 
-    def bulk_value(self, principal: Principal, path: Path, tag_path: TagPath) -> bytes:
+    def bulk_value(self, principal: Principal, path: Target, tag_path: TagPath) -> bytes:
         """A bulk data element other than Pixel Data: its value from the header (PS3.18 10.4.1.1.4)."""
         [row] = self.instances(principal, path)
         element: Any = self.files.header(row)
