@@ -312,9 +312,12 @@ def _rendered_handlers(thumbnail: bool) -> tuple[Handler, Handler, Handler, Hand
         what = _Rendering(Target(study, series, sop), frames, thumbnail)
         return await _render(request, principal, context, what, options)
 
-    study.__doc__ = f"The study's {noun}: a representative instance's middle frame."
+    kind = "thumbnail" if thumbnail else "rendered"
+    for level, handler in (("study", study), ("series", series), ("instance", instance), ("frame", frame)):
+        handler.__name__ = handler.__qualname__ = f"{level}_{kind}"  # the OpenAPI summary and operation id
+    study.__doc__ = f"The study's {noun}: its middle instance's middle frame."
     series.__doc__ = f"The series' {noun}: its middle instance's middle frame."
-    instance.__doc__ = f"The instance's {noun} (its first frame)."
+    instance.__doc__ = f"The instance's {noun}: its first frame (a thumbnail: its middle frame)."
     frame.__doc__ = f"One frame's {noun}."
     return study, series, instance, frame
 
@@ -354,10 +357,10 @@ router.add_api_route(_INSTANCE + "/bulkdata/{tags:path}", bulk_data, methods=["G
                      response_class=Response, responses=_MULTIPART)
 for _path, _handler in RENDERED.items():
     router.add_api_route(_path + "/rendered", _handler, methods=["GET"], tags=["dicomweb"],
-                         response_class=Response, responses=_IMAGE, name=f"rendered {_path}")
+                         response_class=Response, responses=_IMAGE)
 for _path, _handler in THUMBNAIL.items():
     router.add_api_route(_path + "/thumbnail", _handler, methods=["GET"], tags=["dicomweb"],
-                         response_class=Response, responses=_IMAGE, name=f"thumbnail {_path}")
+                         response_class=Response, responses=_IMAGE)
 # fmt: on
 
 # What the audit trail records of each (middleware.py): every read of patient data.

@@ -35,7 +35,7 @@ from dicom_api.dicom.media_types import (
     frame_syntax,
 )
 from dicom_api.dicom.transcode import transcode_to_explicit_little_endian
-from dicom_api.errors import CannotTranscode, FrameNotFound, InvalidParameter, NotFound
+from dicom_api.errors import AppError, CannotTranscode, FrameNotFound, InvalidParameter, NotFound
 from dicom_api.services.accounts import Principal
 from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.files import CHUNK, Files, StoredFile
@@ -44,6 +44,7 @@ from dicom_api.services.qido import Qido
 
 SPOOL_IN_MEMORY = 32 * 1024 * 1024  # a transcoded instance larger than this is spooled to disk
 MAX_FRAMES_ASKED = 10_000
+FRAME_LOCATIONS_BYTES = 64 * 1024 * 1024  # where each stored frame is, per file, kept in memory up to this
 PIXEL_DATA = 0x7FE00010
 AVAILABLE_TRANSFER_SYNTAX = 0x00083002  # what the stored instance can be had in without conversion
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class Retrieve:
         self.call = run_blocking
         self.limits = limits
         self.metadata_cache = cache
-        self._locations: LRUCache[str, list[FrameLocation]] = LRUCache(64 * 1024 * 1024, getsizeof=_locations_size)
+        self._locations: LRUCache[str, list[FrameLocation]] = LRUCache(FRAME_LOCATIONS_BYTES, getsizeof=_locations_size)
         self._lock = threading.Lock()
 
     def instances(self, principal: Principal, path: Target) -> list[StoredFile]:
@@ -163,8 +164,13 @@ class Retrieve:
         return _chunks(spooled)
 
     async def instance_body(self, part: InstancePart) -> AsyncIterator[bytes]:
-        """open_instance's bytes, each chunk read off the event loop when the store is remote."""
-        chunks = await self.open_instance(part)
+        """open_instance's bytes, each chunk read off the event loop when the store is remote. An instance
+        after the first that cannot be sent ends the answer early: its status was sent with the first."""
+        try:
+            chunks = await self.open_instance(part)
+        except AppError as exc:
+            log.warning("WADO-RS answer cut short at file %s: %s", part.row.id, exc.message)
+            raise
         async for chunk in self.iterate(chunks):
             yield chunk
 
