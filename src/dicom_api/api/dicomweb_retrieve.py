@@ -6,7 +6,7 @@ services/media.py, multipart answers are written by api/multipart.py as they str
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -156,33 +156,20 @@ async def instance_metadata(
 
 
 async def _frames_response(context: ContextDep, frames: Frames) -> Response:
-    service: Retrieve = context.retrieve
     offer = frames.offer
-
-    async def frame(n: int) -> bytes:
-        part = frames.parts[n]
-        run = context.run_blocking.in_thread if part.decode else context.run_blocking
-        return await run(service.frame_bytes, frames, part)
-
-    first = await frame(0)  # a frame that cannot be read or decoded: an error status, not a cut body
-    media = offer.type if offer.media_type == MULTIPART_RELATED else offer.media_type
-    content_type = part_content_type(media or "application/octet-stream", offer.transfer_syntax)
+    media = (offer.type if offer.media_type == MULTIPART_RELATED else offer.media_type) or "application/octet-stream"
+    content_type = part_content_type(media, offer.transfer_syntax)
+    if offer.media_type != MULTIPART_RELATED and len(frames.parts) > 1:
+        raise NotAcceptable("Several frames are sent as multipart/related only.")
+    bodies = await context.retrieve.frame_bodies(frames)
     if offer.media_type != MULTIPART_RELATED:
-        if len(frames.parts) > 1:
-            raise NotAcceptable("Several frames are sent as multipart/related only.")
-        return Response(first, media_type=content_type)
-
-    async def body(n: int) -> AsyncIterator[bytes]:
-        yield first if n == 0 else await frame(n)
-
+        return StreamingResponse(bodies[0], media_type=content_type)
     parts = [
-        Part(content_type, body(i), content_location=f"{frames.location}/frames/{p.number}")
-        for i, p in enumerate(frames.parts)
+        Part(content_type, body, content_location=f"{frames.location}/frames/{p.number}")
+        for p, body in zip(frames.parts, bodies, strict=True)
     ]
     boundary = new_boundary()
-    return StreamingResponse(
-        write_parts_async(parts, boundary), media_type=multipart_content_type(media or "", boundary)
-    )
+    return StreamingResponse(write_parts_async(parts, boundary), media_type=multipart_content_type(media, boundary))
 
 
 async def instance_frames(

@@ -263,13 +263,35 @@ class Retrieve:
             self._locations[row.id] = locations
         return locations
 
-    def frame_bytes(self, frames: Frames, part: FramePart) -> bytes:
-        """One frame, as stored or decoded (CPU-bound then: call it in a thread)."""
+    async def frame_bodies(self, frames: Frames) -> list[AsyncIterator[bytes]]:
+        """Each frame's bytes as a stream, stored frames read in chunks; the first is opened (or decoded) now, so
+        that one that cannot be read or decoded is an error status, not an answer cut short."""
+        first = await self._frame_chunks(frames, frames.parts[0])
+        return [self.iterate(first)] + [self._frame_body(frames, part) for part in frames.parts[1:]]
+
+    async def _frame_body(self, frames: Frames, part: FramePart) -> AsyncIterator[bytes]:
+        async for chunk in self.iterate(await self._frame_chunks(frames, part)):
+            yield chunk
+
+    async def _frame_chunks(self, frames: Frames, part: FramePart) -> Iterator[bytes]:
+        if part.decode:  # CPU-bound: always in a worker thread
+            return iter([await self.call.in_thread(self._decoded_frame, frames, part)])
+        return await self.call(self._stored_frame, frames, part)
+
+    def _stored_frame(self, frames: Frames, part: FramePart) -> Iterator[bytes]:
+        opened = contextlib.ExitStack()
+        fp = opened.enter_context(self.files.store.open(frames.row.id))
+
+        def chunks() -> Iterator[bytes]:
+            with opened:
+                yield from read_frame(fp, part.location)
+
+        return chunks()
+
+    def _decoded_frame(self, frames: Frames, part: FramePart) -> bytes:
         with self.files.store.open(frames.row.id) as fp:
             data = b"".join(read_frame(fp, part.location))
-        if part.decode:
-            return decode_frame(data, self.files.header(frames.row), stored_syntax(frames.row), self.limits)
-        return data
+        return decode_frame(data, self.files.header(frames.row), stored_syntax(frames.row), self.limits)
 
     def bulk_value(self, principal: Principal, path: Target, tag_path: TagPath) -> bytes:
         """A bulk data element other than Pixel Data: its value from the header (PS3.18 10.4.1.1.4)."""
