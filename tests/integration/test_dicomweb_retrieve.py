@@ -240,3 +240,13 @@ def test_bad_requests_are_clear_4xx(wado: Wado, url: str, accept: str | None, st
     answer = wado.get(url.format(instance=ct.instance, study=ct.study), accept)
     assert answer.status_code == status  # type: ignore[attr-defined]
     assert "error" in answer.json()  # type: ignore[attr-defined]
+
+
+def test_a_read_token_retrieves_with_bearer_or_basic(wado: Wado) -> None:
+    made = wado.client.post("/users/me/tokens", json={"name": "viewer", "scope": "read"}, headers=wado.alice)
+    assert made.status_code == 201, made.text
+    token, ct = made.json()["token"], wado.files["ct"]
+    bearer_answer = wado.client.get(ct.instance + "/metadata", headers={"Authorization": f"Bearer {token}"})
+    assert bearer_answer.status_code == 200
+    basic_answer = wado.client.get(ct.instance + "/frames/1", auth=("alice", token))
+    assert basic_answer.status_code == 200

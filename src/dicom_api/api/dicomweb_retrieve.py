@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from dicom_api.api.deps import ContextDep, PrincipalDep
 from dicom_api.api.multipart import Part, multipart_content_type, new_boundary, write_parts_async
+from dicom_api.api.urls import public_base_url
 from dicom_api.errors import InvalidParameter, NotAcceptable
 from dicom_api.services.dicomweb_rendered import RenderOptions, rendered_request
 from dicom_api.services.dicomweb_retrieve import (
@@ -48,8 +49,9 @@ router = APIRouter(prefix="/dicomweb")
 
 
 def base_url(request: Request) -> str:
-    """The DICOMweb root as clients reach it, for Content-Location and BulkDataURIs."""
-    return str(request.base_url).rstrip("/") + "/dicomweb"
+    """The DICOMweb root as clients reach it, for Content-Location and BulkDataURIs: absolute, from the public
+    base URL (api/urls.py), never from the Host header alone."""
+    return public_base_url(request) + "/dicomweb"
 
 
 def _accept(request: Request) -> list[MediaRange]:
