@@ -95,7 +95,8 @@ def test_metadata_at_the_three_levels(dicomweb: Any, stored: Dataset, instances:
     metadata = dicomweb.retrieve_instance_metadata(multiframe.study, multiframe.series, multiframe.sop)
     assert metadata["00280010"]["Value"] == [multiframe.dataset.Rows]
     assert int(metadata["00280008"]["Value"][0]) == multiframe.frames
-    assert "7FE00010" not in metadata or "Value" not in metadata["7FE00010"]  # pixels go by BulkDataURI
+    if "7FE00010" in metadata:  # metadata replaces bulk data by its BulkDataURI (PS3.18 10.4.1.1.2)
+        assert set(metadata["7FE00010"]) == {"vr", "BulkDataURI"}
 
 
 @pytest.mark.parametrize("name", ["ct", "mr", "multiframe", "jpeg", "rle"])
