@@ -3,8 +3,8 @@
 OHIF 3 signs its DICOMweb requests only with userAuthenticationService.getAuthorizationHeader(); the
 data source's ``requestOptions.auth`` is never read. Two ways in without an OpenID Connect provider:
 ``?token=`` on a viewer URL (routes/Mode/updateAuthServiceAndCleanUrl.ts; the study list does not read it),
-or an extension object in app-config.js whose preRegistration installs getAuthorizationHeader (the study
-list and the viewer). ``app_config`` writes the second unless told not to.
+or an extension object in app-config.js (loadModule takes objects as they are) whose preRegistration installs
+getAuthorizationHeader, for the study list and the viewer. ``app_config`` writes the second unless told not to.
 """
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ from pathlib import Path
 from tests.e2e.live import HOST
 
 # The extension that signs OHIF's requests. Its token comes from the page's sessionStorage, where a page of
-# the deployment (or the test, before the app starts) put it.
+# the deployment (or the test) put it, or from ``?token=`` on any URL of the viewer, which it moves there.
 AUTH_EXTENSION = """{
     id: 'dicom-api-auth',
     preRegistration({ servicesManager }) {
+      const url = new URL(window.location.href);
+      if (url.searchParams.get('token')) {
+        window.sessionStorage.setItem('dicom-api-token', url.searchParams.get('token'));
+        url.searchParams.delete('token');
+        window.history.replaceState(null, '', url.toString());
+      }
       servicesManager.services.userAuthenticationService.setServiceImplementation({
         getAuthorizationHeader: () => {
           const token = window.sessionStorage.getItem('dicom-api-token');

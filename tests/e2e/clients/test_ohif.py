@@ -53,14 +53,19 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, ohif_server: LiveServer) -> Iterator[Any]:
-    """A fresh page whose sessionStorage holds the sign-in token before the app starts (see ohif.py)."""
+def bare_page(browser: Any) -> Iterator[Any]:
+    """A page of a fresh browser context: nothing stored."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, service_workers="block")
-    token = bearer_token(ohif_server.headers)
-    context.add_init_script(f"window.sessionStorage.setItem('dicom-api-token', {token!r});")
-    opened = context.new_page()
-    yield opened
+    yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def page(bare_page: Any, ohif_server: LiveServer) -> Any:
+    """A fresh page whose sessionStorage holds the sign-in token before the app starts (see ohif.py)."""
+    token = bearer_token(ohif_server.headers)
+    bare_page.add_init_script(f"window.sessionStorage.setItem('dicom-api-token', {token!r});")
+    return bare_page
 
 
 @pytest.fixture(scope="module")
@@ -94,19 +99,29 @@ def test_the_study_list_signs_its_query_with_the_extension(
     assert asked.value.headers.get("authorization") == f"Bearer {bearer_token(ohif_server.headers)}"
 
 
+def test_the_extension_takes_the_token_from_the_url_and_removes_it(
+    bare_page: Any, site: ViewerSite, ohif_server: LiveServer
+) -> None:
+    token = bearer_token(ohif_server.headers)
+    with bare_page.expect_request(lambda r: qido_studies(r, ohif_server), timeout=LOAD_MS) as asked:
+        bare_page.goto(f"{site.url}/?token={token}")
+    assert asked.value.headers.get("authorization") == f"Bearer {token}"
+    assert "token=" not in bare_page.url
+
+
 def test_a_viewer_url_with_token_signs_the_viewer_without_the_extension(
-    page: Any, site: ViewerSite, ohif_server: LiveServer, instances: dict[str, Original]
+    bare_page: Any, site: ViewerSite, ohif_server: LiveServer, instances: dict[str, Original]
 ) -> None:
     """OHIF's own hook: ``?token=`` on the viewer route (not the study list), removed from the URL."""
     token, study = bearer_token(ohif_server.headers), instances["ct"].study
     site.config = app_config(ohif_server.url, sign_in_extension=False)
     try:
-        with page.expect_request(lambda r: qido_studies(r, ohif_server), timeout=LOAD_MS) as asked:
-            page.goto(f"{site.url}/viewer?StudyInstanceUIDs={study}&token={token}")
+        with bare_page.expect_request(lambda r: qido_studies(r, ohif_server), timeout=LOAD_MS) as asked:
+            bare_page.goto(f"{site.url}/viewer?StudyInstanceUIDs={study}&token={token}")
     finally:
         site.config = app_config(ohif_server.url)
     assert asked.value.headers.get("authorization") == f"Bearer {token}"
-    assert "token=" not in page.url
+    assert "token=" not in bare_page.url
 
 
 def test_the_study_list_shows_the_stored_studies(
