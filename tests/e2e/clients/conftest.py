@@ -1,6 +1,11 @@
 """Real DICOMweb clients against the server as a process: dicomweb-client, Orthanc's DICOMweb plugin, OHIF.
 
 Each module starts one server (the e2e `launch` fixture) and stores the instances of studies.py in it.
+`pytest -m clients` runs them alone. What they need beyond the dev extras: Debian `orthanc orthanc-dicomweb
+chromium npm` (.ci/run installs them in CI; elsewhere a missing one skips its tests with the reason).
+Variables: DICOM_API_OHIF_CACHE (where the OHIF build is kept, default ~/.cache/dicom-api/ohif),
+DICOM_API_OHIF_VERSION (the @ohif/app release), DICOM_API_CHROMIUM (the browser's path),
+DICOM_API_SCREENSHOTS (a folder for the viewer's screenshots).
 """
 
 from __future__ import annotations
