@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, files
+from dicom_api.api import accounts, dicomweb, files
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -101,6 +101,9 @@ add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 # fmt: on
 
+# DICOMweb
+router.include_router(dicomweb.router)
+
 # What the audit trail records: every access to patient data, and every sign-in.
 AUDITED: dict[Callable[..., Any], str] = {
     files.upload_dicom: "upload",
@@ -112,4 +115,5 @@ AUDITED: dict[Callable[..., Any], str] = {
     files.file_attributes: "read_attributes",
     files.delete_file: "delete",
     accounts.sign_in: "login",
+    **dicomweb.AUDITED,
 }

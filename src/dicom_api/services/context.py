@@ -20,6 +20,7 @@ from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.blocking import RunBlocking
+from dicom_api.services.dicomweb_store import DicomwebStore
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.render_pool import MIB, RenderPool
@@ -48,6 +49,7 @@ class AppContext:
     throttle: LoginThrottle
     audit: AuditLog
     files: Files  # the read path: every route that reads or changes a file
+    dicomweb_store: DicomwebStore  # STOW-RS, QIDO-RS and DELETE under /dicomweb
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
 
@@ -73,6 +75,7 @@ class AppContext:
         locks: RenderLocks = AdvisoryLocks(engine) if postgres else NoLocks()
         png_cache = PngCache(settings.render_cache_mib * MIB)
         audit = AuditLog(sessions)
+        files = Files(lookups, store, headers, partial(transaction, sessions), audit)
         return cls(
             settings=settings,
             engine=engine,
@@ -89,7 +92,8 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=audit,
-            files=Files(lookups, store, headers, partial(transaction, sessions), audit),
+            files=files,
+            dicomweb_store=DicomwebStore(files, partial(transaction, sessions), settings.stow_duplicates),
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
         )
