@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_qido_index"
-down_revision = "0004_trailer_offset"
+down_revision = "0005_drop_render_leases"
 branch_labels = None
 depends_on = None
 
