@@ -1,11 +1,14 @@
-"""`dicom-api serve | migrate | users | audit | storage`: what an operator runs."""
+"""`dicom-api serve | migrate | users | aes | audit | storage`: what an operator runs; `upload`: what a user runs."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -51,7 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     users.add_parser("reset-password", help="set a new password (asked for)").add_argument("username")
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
+    _add_ae_commands(commands)
+    from dicom_api.uploader.command import add_arguments
+
+    add_arguments(commands.add_parser("upload", help="send files, folders, zip archives to a server (a client)"))
     args = parser.parse_args(argv)
+    if args.command == "upload":  # a client: the server's settings are not its business
+        from dicom_api.uploader.command import run
+
+        return run(args)
 
     try:
         settings = Settings()
@@ -73,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             return _users(settings, args)
         if args.command == "audit":
             return _audit_verify(settings)
+        if args.command == "aes":
+            return _aes(settings, args)
         return _serve(settings, args, log_config)
     except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
         print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
@@ -114,6 +127,14 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     print(f"DICOM API on http://{host}:{port}  (Swagger UI: http://{host}:{port}/swagger/)", flush=True)
+    with _receiver(settings, host):
+        _run_uvicorn(uvicorn, settings, host, port, workers, log_config)
+    return 0
+
+
+def _run_uvicorn(
+    uvicorn: Any, settings: Settings, host: str, port: int, workers: int, log_config: dict[str, Any]
+) -> None:
     uvicorn.run(
         "dicom_api.main:create_app",
         factory=True,
@@ -126,7 +147,35 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
         proxy_headers=False,  # uvicorn would trust 127.0.0.1; the app believes DICOM_API_TRUSTED_PROXIES only
         timeout_graceful_shutdown=30,  # finish requests in flight on SIGTERM, then stop
     )
-    return 0
+
+
+@contextlib.contextmanager
+def _receiver(settings: Settings, host: str) -> Iterator[None]:
+    """The DICOM C-STORE receiver beside HTTP when DICOM_API_DIMSE_PORT is set: threads of this (the first)
+    process, with a context of their own; stopped after HTTP, once associations in flight are done."""
+    if settings.dimse_port is None:
+        yield
+        return
+    from dicom_api.services.context import AppContext
+    from dicom_api.services.dimse import start_receiver
+
+    context = AppContext.build(settings)
+    scp = start_receiver(context, host)
+    print(f"DICOM receiver {settings.dimse_ae_title} on {host}:{settings.dimse_port}", flush=True)
+    # uvicorn ends by raising the SIGTERM it caught again, under the handler found before it ran: by default
+    # that kills the process at once. An exit instead lets the receiver finish what is in flight.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if scp is not None:
+            scp.close()
+        context.close()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _reindex(settings: Settings) -> int:
@@ -184,6 +233,42 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 accounts.update(accounts.by_username(args.username), is_active=args.action == "enable")
                 print(f"{args.username} {args.action}d")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        context.close()
+    return 0
+
+
+def _add_ae_commands(commands: Any) -> None:
+    aes = commands.add_parser("aes", help="remote DICOM AEs that may send to the receiver")
+    actions = aes.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="register a calling AE title; its images go to the user's store")
+    add.add_argument("ae_title")
+    add.add_argument("--user", required=True, help="the account whose store receives what it sends")
+    add.add_argument("--host", help="accept it only from this address (an IP address or a DNS name)")
+    actions.add_parser("list", help="list the remote AEs")
+    actions.add_parser("remove", help="forget a remote AE").add_argument("ae_title")
+
+
+def _aes(settings: Settings, args: argparse.Namespace) -> int:
+    from dicom_api.errors import AppError
+    from dicom_api.services.context import AppContext
+    from dicom_api.services.remote_aes import remote_aes
+
+    context = AppContext.build(settings)
+    try:
+        with remote_aes(context.transaction) as aes:
+            if args.action == "add":
+                ae = aes.add(args.ae_title, args.user, args.host)
+                print(f"added {ae.ae_title}: its images go to {ae.username}")
+            elif args.action == "remove":
+                aes.remove(args.ae_title)
+                print(f"removed {args.ae_title}")
+            else:
+                for ae in aes.list():
+                    print(f"{ae.ae_title:<16}  {ae.username:<24} {ae.host or '(any host)'}")
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

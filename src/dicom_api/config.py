@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
+    dimse_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="Port of the DICOM C-STORE receiver (on `host`); unset: none runs."
+    )
+    dimse_ae_title: str = Field(
+        default="DICOMAPI", pattern=r"^[\x20-\x5b\x5d-\x7e]{1,16}$", description="The receiver's own AE title."
+    )
     log_level: str = "info"
     log_format: str = Field(default="text", pattern="^(text|json)$", description="text, or json: one object per line.")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, dicomweb, files
+from dicom_api.api import accounts, dicomweb, files, intake
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -59,6 +59,8 @@ add("/header_attribute", files.header_attribute, methods=["GET"], tags=["contrac
 # Files
 add("/files", files.list_files, methods=["GET"], tags=["files"], response_model=FileListOut,
     responses=_errors(400, 401))
+add("/files/lookup", intake.lookup_files, methods=["POST"], tags=["files"], response_model=intake.LookupOut,
+    responses=_errors(400, 401))
 add("/files/{file_id}", files.get_file, methods=["GET"], tags=["files"], response_model=FileOut,
     responses=_errors(401, 404))
 add("/files/{file_id}/dicom", files.download_dicom, methods=["GET"], tags=["files"],
@@ -89,6 +91,14 @@ add("/users/{user_id}", accounts.update_user, methods=["PATCH"], tags=["users"],
     responses=_errors(400, 401, 403, 404, 409))
 add("/users/{user_id}", accounts.delete_user, methods=["DELETE"], status_code=204, tags=["users"],
     responses=_errors(401, 403, 404, 409))
+
+# Remote AEs that may push to the C-STORE receiver
+add("/admin/aes", intake.list_aes, methods=["GET"], tags=["admin"], response_model=intake.RemoteAEListOut,
+    responses=_errors(401, 403))
+add("/admin/aes", intake.add_ae, methods=["POST"], status_code=201, tags=["admin"], response_model=intake.RemoteAEOut,
+    responses=_errors(400, 401, 403, 404, 409))
+add("/admin/aes/{ae_title}", intake.remove_ae, methods=["DELETE"], status_code=204, tags=["admin"],
+    responses=_errors(400, 401, 403, 404))
 
 # Operations
 add("/audit", accounts.read_audit, methods=["GET"], tags=["audit"], response_model=AuditListOut,

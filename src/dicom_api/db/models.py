@@ -97,6 +97,7 @@ class DicomFile(Base):
         Index("ix_files_owner_hierarchy", "owner_id", "study_instance_uid", "series_instance_uid", "sop_instance_uid"),
         Index("ix_files_owner_sop", "owner_id", "sop_instance_uid"),
         Index("ix_files_index_version", "index_version"),
+        Index("ix_files_owner_id_sha256", "owner_id", "sha256"),  # which of these files does the caller have
     )
 
 
@@ -169,3 +170,15 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class RemoteAE(Base):
+    """A DICOM application entity allowed to push instances to the C-STORE receiver (PS3.7 9.1.1), and the
+    account whose store receives them. Registered by an admin; any other calling AE title is rejected."""
+
+    __tablename__ = "remote_aes"
+
+    ae_title: Mapped[str] = mapped_column(String(16), primary_key=True)  # Calling AE Title (PS3.8 9.3.2), AE
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str | None] = mapped_column(String(255))  # when set, associations only from this address
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

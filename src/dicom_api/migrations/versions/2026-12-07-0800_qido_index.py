@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_qido_index"
-down_revision = "0005_drop_render_leases"
+down_revision = "0006_remote_aes"
 branch_labels = None
 depends_on = None
 
