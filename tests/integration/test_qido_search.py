@@ -3,22 +3,24 @@ uploads and deletes, owners kept apart, the DICOM JSON of the results, and the r
 
 from __future__ import annotations
 
+import dataclasses
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydicom
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from dicom_api.config import Settings
-from dicom_api.db import qido as db
 from dicom_api.db.models import DicomFile, User
 from dicom_api.dicom.qido import Resource, parse_qido
-from dicom_api.services.qido import QidoResult, search, warnings
+from dicom_api.errors import Unauthorized
+from dicom_api.services.accounts import Principal
+from dicom_api.services.context import AppContext
+from dicom_api.services.qido import warnings
 from dicom_api.services.reindex import reindex
 from tests import databases
 from tests.helpers import JWT_SECRET, add_user, sample, settings_for
@@ -68,36 +70,44 @@ def stored(upload: Callable[[Path | bytes], str]) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def session(client: TestClient) -> Iterator[Session]:
-    with client.app.state.context.sessions() as session:  # type: ignore[attr-defined]
-        yield session
-
-
-def owner(session: Session, username: str) -> str:
-    return str(session.scalar(select(User.id).where(User.username == username)))
-
-
-Find = Callable[..., QidoResult]
+class Found(NamedTuple):
+    items: list[dict[str, Any]]
+    warnings: list[str]
 
 
 @pytest.fixture
-def find(session: Session) -> Find:
+def context(client: TestClient) -> AppContext:
+    return client.app.state.context  # type: ignore[attr-defined,no-any-return]
+
+
+def principal(context: AppContext, authorization: str) -> Principal:
+    """What the API makes of a bearer token (api/deps.py)."""
+    return Principal(context.tokens.decode(authorization.removeprefix("Bearer ")))
+
+
+@pytest.fixture
+def alice(client: TestClient, context: AppContext) -> Principal:
+    return principal(context, client.headers["Authorization"])
+
+
+Find = Callable[..., Found]
+
+
+@pytest.fixture
+def find(context: AppContext, alice: Principal) -> Find:
     def _find(
         *params: tuple[str, str],
         resource: Resource = Resource.STUDIES,
         study: str | None = None,
         series: str | None = None,
-        user: str = "alice",
-    ) -> QidoResult:
-        session.rollback()  # a fresh snapshot: what the API committed since
-        query = parse_qido(list(params), resource)
-        return search(session, owner(session, user), query, BASE, study_uid=study, series_uid=series)
+        caller: Principal = alice,
+    ) -> Found:
+        return Found(*context.qido.search(caller, resource, list(params), BASE, study, series))
 
     return _find
 
 
-def uids(result: QidoResult, tag: str = "0020000D") -> list[str]:
+def uids(result: Found, tag: str = "0020000D") -> list[str]:
     return [item[tag]["Value"][0] for item in result.items]
 
 
@@ -109,7 +119,7 @@ def value(item: dict[str, Any], tag: str) -> Any:
 def test_studies_with_their_counts_and_modalities(find: Find) -> None:
     result = find()
     assert uids(result) == [A, B, C]
-    assert result.remaining == 0
+    assert result.warnings == []
     study = result.items[0]
     assert value(study, "00080061") == ["CT", "MR"]
     assert value(study, "00201206") == [2]
@@ -174,14 +184,16 @@ def test_includefield(find: Find) -> None:
 def test_pages_are_stable_and_say_what_remains(find: Find) -> None:
     pages = [find(("limit", "1"), ("offset", str(offset))) for offset in range(4)]
     assert [uids(p) for p in pages] == [[A], [B], [C], []]
-    assert [p.remaining for p in pages] == [2, 1, 0, 0]
+    remaining = "299 pacs.example: There are {} additional results that can be requested"
+    assert [p.warnings for p in pages] == [[remaining.format(2)], [remaining.format(1)], [], []]
     assert uids(find(("limit", "2"), ("offset", "1"))) == [B, C]
-    query = parse_qido([("limit", "1"), ("fuzzymatching", "true"), ("PatientWeight", "1")], Resource.STUDIES)
-    assert warnings(query, pages[0].remaining, "dicom-api") == [
-        "299 dicom-api: The fuzzymatching parameter is not supported. Only literal matching has been performed.",
-        "299 dicom-api: The following query parameters are not supported and were ignored: PatientWeight",
-        "299 dicom-api: There are 2 additional results that can be requested",
+    assert find(("limit", "1"), ("fuzzymatching", "true"), ("PatientWeight", "1")).warnings == [
+        "299 pacs.example: The fuzzymatching parameter is not supported. Only literal matching has been performed.",
+        "299 pacs.example: The following query parameters are not supported and were ignored: PatientWeight",
+        remaining.format(2),
     ]
+    query = parse_qido([("fuzzymatching", "false")], Resource.STUDIES)
+    assert warnings(query, 0, "dicom-api") == []
 
 
 def test_counts_follow_deletes(client: TestClient, find: Find, stored: dict[str, str]) -> None:
@@ -217,7 +229,8 @@ def test_instances(find: Find) -> None:
     second = result.items[1]
     assert value(second, "00200013") == [2]
     assert value(second, "00080016") == ["1.2.840.10008.5.1.4.1.1.2"]
-    assert value(second, "00280010") == [128]
+    # Rows, Columns, Bits Allocated and Number of Frames: present when known (PS3.18 Table 10.6.3-5)
+    assert [value(second, tag) for tag in ("00280010", "00280011", "00280100", "00280008")] == [[128], [128], [16], [1]]
     assert value(second, "00081190") == [f"{BASE}/studies/{A}/series/{A1}/instances/1.2.3.1.1.2"]
     in_study = find(("Modality", "MR"), resource=Resource.STUDY_INSTANCES, study=A)
     assert uids(in_study, "00080018") == ["1.2.3.1.2.1"]
@@ -228,39 +241,64 @@ def test_instances(find: Find) -> None:
     assert value(everywhere.items[0], "00100020") == ["P1"]
 
 
-def test_owners_see_only_their_own(client: TestClient, find: Find, session: Session, stored: dict[str, str]) -> None:
-    bob = {"Authorization": f"Bearer {add_user(client, 'bob')}"}
+def test_owners_see_only_their_own(
+    client: TestClient, context: AppContext, find: Find, alice: Principal, stored: dict[str, str]
+) -> None:
+    bob_header = {"Authorization": f"Bearer {add_user(client, 'bob')}"}
+    bob = principal(context, bob_header["Authorization"])
     same = variant("CT_small.dcm", **STUDY_A, SeriesInstanceUID=A1, SOPInstanceUID="1.2.3.1.1.1")
-    response = client.post("/upload/dicom", files={"file": ("f.dcm", same, "application/dicom")}, headers=bob)
+    response = client.post("/upload/dicom", files={"file": ("f.dcm", same, "application/dicom")}, headers=bob_header)
     assert response.status_code == 201
     bobs = response.json()["file_id"]
-    assert uids(find(user="bob")) == [A]
-    assert value(find(user="bob").items[0], "00201208") == [1]
+    assert uids(find(caller=bob)) == [A]
+    assert value(find(caller=bob).items[0], "00201208") == [1]
     assert value(find().items[0], "00201208") == [3]
-    assert db.file_ids(session, owner(session, "bob"), A) == [bobs]
-    assert db.file_ids(session, owner(session, "alice"), A, A1, "1.2.3.1.1.1") == [stored["a1.1"]]
-    assert find(resource=Resource.STUDY_SERIES, study=B, user="bob").items == []
+    assert [row.id for row in context.qido.instances(bob, A)] == [bobs]
+    assert [row.id for row in context.qido.instances(alice, A, A1, "1.2.3.1.1.1")] == [stored["a1.1"]]
+    assert [row.sop_instance_uid for row in context.qido.instances(alice, A)] == [
+        "1.2.3.1.1.1",
+        "1.2.3.1.1.2",
+        "1.2.3.1.2.1",
+    ]
+    assert context.qido.instances(alice, A, A2, "1.2.3.1.1.1") == []
+    assert find(resource=Resource.STUDY_SERIES, study=B, caller=bob).items == []
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_refused_account_reads_nothing(context: AppContext, alice: Principal) -> None:
+    stale = Principal(dataclasses.replace(alice.claims, version=alice.claims.version + 1))
+    calls: list[Callable[[], object]] = [
+        lambda: context.qido.search(stale, Resource.STUDIES, [], BASE),
+        lambda: context.qido.search(stale, Resource.STUDIES, [("limit", "x")], BASE),  # 401 before 400
+        lambda: context.qido.instances(stale, A),
+        lambda: context.qido.stored_sha256(stale, "1.2.3.1.1.1"),
+    ]
+    for call in calls:
+        with pytest.raises(Unauthorized):
+            call()
+    with context.transaction() as session:  # the account deactivated since the token was issued
+        session.execute(update(User).where(User.id == alice.claims.subject).values(is_active=False))
+    with pytest.raises(Unauthorized):
+        context.qido.search(alice, Resource.STUDIES, [], BASE)
 
 
 def test_a_sop_instance_stored_twice_is_one_instance_newest_first(
-    upload: Callable[[Path | bytes], str], find: Find, session: Session
+    upload: Callable[[Path | bytes], str], find: Find, context: AppContext, alice: Principal
 ) -> None:
     first = upload(variant("CT_small.dcm", **STUDY_B, SeriesInstanceUID=B1, SOPInstanceUID="1.2.3.2.1.1"))
     again = variant("CT_small.dcm", **STUDY_B, SeriesInstanceUID=B1, SOPInstanceUID="1.2.3.2.1.1", InstanceNumber=5)
     second = upload(again)
-    alice = owner(session, "alice")
     assert value(find().items[0], "00201208") == [1]
     assert len(find(resource=Resource.INSTANCES).items) == 1
-    assert db.file_ids(session, alice, B) == [second]
-    hashes = db.stored_sha256(session, alice, "1.2.3.2.1.1")
-    assert len(hashes) == 2
-    assert hashes[0] == session.scalar(select(DicomFile.sha256).where(DicomFile.id == second))
-    assert hashes[1] == session.scalar(select(DicomFile.sha256).where(DicomFile.id == first))
-    assert db.stored_sha256(session, alice, "1.2.3.9") == []
+    assert [row.id for row in context.qido.instances(alice, B)] == [second]
+    hashes = context.qido.stored_sha256(alice, "1.2.3.2.1.1")
+    with context.transaction() as session:
+        stored = dict(session.execute(select(DicomFile.id, DicomFile.sha256)).tuples().all())
+    assert hashes == [stored[second], stored[first]]
+    assert context.qido.stored_sha256(alice, "1.2.3.9") == []
 
 
-def test_reindex_fills_rows_stored_before_the_index(client: TestClient, find: Find, stored: dict[str, str]) -> None:
-    context = client.app.state.context  # type: ignore[attr-defined]
+def test_reindex_fills_rows_stored_before_the_index(context: AppContext, find: Find, stored: dict[str, str]) -> None:
     with context.transaction() as session:  # as an earlier version left them
         session.execute(
             update(DicomFile).values(
@@ -275,7 +313,7 @@ def test_reindex_fills_rows_stored_before_the_index(client: TestClient, find: Fi
 
 
 def test_the_reindex_command_marks_a_file_it_cannot_read(
-    client: TestClient,
+    context: AppContext,
     find: Find,
     stored: dict[str, str],
     settings: Settings,
@@ -284,7 +322,6 @@ def test_the_reindex_command_marks_a_file_it_cannot_read(
 ) -> None:
     from dicom_api import cli
 
-    context = client.app.state.context  # type: ignore[attr-defined]
     with context.transaction() as session:
         session.execute(update(DicomFile).values(index_version=0, patient_name_upper=None))
     context.store.delete(stored["b1.1"])  # its blob lost: the row keeps what its upload indexed

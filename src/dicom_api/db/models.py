@@ -93,11 +93,11 @@ class DicomFile(Base):
 
     __table_args__ = (
         Index("ix_files_created_at_id", "created_at", "id"),
+        Index("ix_files_owner_id_sha256", "owner_id", "sha256"),  # which of these files does the caller have
         # QIDO-RS: an owner's studies, series and instances in order; STOW-RS: an owner's SOP instance.
         Index("ix_files_owner_hierarchy", "owner_id", "study_instance_uid", "series_instance_uid", "sop_instance_uid"),
         Index("ix_files_owner_sop", "owner_id", "sop_instance_uid"),
         Index("ix_files_index_version", "index_version"),
-        Index("ix_files_owner_id_sha256", "owner_id", "sha256"),  # which of these files does the caller have
     )
 
 

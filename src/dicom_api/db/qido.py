@@ -255,24 +255,26 @@ def _date_time(f: DateTimeBetween) -> ColumnElement[bool]:
     return and_(*clauses)
 
 
-def file_ids(
+def instances(
     session: Session, owner_id: str, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
-) -> list[str]:
+) -> list[DicomFile]:
     """The owner's files of a study, series or instance for WADO-RS, in series and SOP Instance UID order; of a
     SOP instance stored more than once, the newest only. Empty when the owner has none."""
-    conditions = [FILES.c.owner_id == owner_id, FILES.c.study_instance_uid == study_uid]
+    conditions = [DicomFile.owner_id == owner_id, DicomFile.study_instance_uid == study_uid]
     if series_uid is not None:
-        conditions.append(FILES.c.series_instance_uid == series_uid)
+        conditions.append(DicomFile.series_instance_uid == series_uid)
     if sop_uid is not None:
-        conditions.append(FILES.c.sop_instance_uid == sop_uid)
+        conditions.append(DicomFile.sop_instance_uid == sop_uid)
     query = (
-        select(FILES.c.id, FILES.c.series_instance_uid, FILES.c.sop_instance_uid)
+        select(DicomFile)
         .where(*conditions)
-        .order_by(FILES.c.series_instance_uid, FILES.c.sop_instance_uid, FILES.c.created_at.desc(), FILES.c.id.desc())
+        .order_by(
+            DicomFile.series_instance_uid, DicomFile.sop_instance_uid, DicomFile.created_at.desc(), DicomFile.id.desc()
+        )
     )
-    newest: dict[tuple[str | None, str | None], str] = {}
-    for file_id, series, sop in session.execute(query):
-        newest.setdefault((series, sop), file_id)
+    newest: dict[tuple[str | None, str | None], DicomFile] = {}
+    for row in session.scalars(query):
+        newest.setdefault((row.series_instance_uid, row.sop_instance_uid), row)
     return list(newest.values())
 
 

@@ -23,6 +23,7 @@ from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.dicomweb_store import DicomwebStore
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.qido import Qido
 from dicom_api.services.render_pool import MIB, RenderPool
 from dicom_api.services.rendering import AdvisoryLocks, NoLocks, PngCache, Renderer, RenderLocks, open_worker_store
 from dicom_api.services.signin import LoginThrottle, PasswordWork, SignIn
@@ -49,6 +50,7 @@ class AppContext:
     throttle: LoginThrottle
     audit: AuditLog
     files: Files  # the read path: every route that reads or changes a file
+    qido: Qido  # QIDO-RS searches, and the instances WADO-RS and STOW-RS look up by UID
     dicomweb_store: DicomwebStore  # STOW-RS, QIDO-RS and DELETE under /dicomweb
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
@@ -76,6 +78,7 @@ class AppContext:
         png_cache = PngCache(settings.render_cache_mib * MIB)
         audit = AuditLog(sessions)
         files = Files(lookups, store, headers, partial(transaction, sessions), audit)
+        qido = Qido(partial(transaction, sessions))
         return cls(
             settings=settings,
             engine=engine,
@@ -93,7 +96,8 @@ class AppContext:
             ),
             audit=audit,
             files=files,
-            dicomweb_store=DicomwebStore(files, partial(transaction, sessions), settings.stow_duplicates),
+            qido=qido,
+            dicomweb_store=DicomwebStore(files, qido, partial(transaction, sessions), settings.stow_duplicates),
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
         )

@@ -22,20 +22,19 @@ from urllib.parse import quote
 from dicom_api.db.models import User
 from dicom_api.db.repository import FileRepository
 from dicom_api.dicom.inspect import DicomSummary
-from dicom_api.dicom.qido import Resource, parse_qido
+from dicom_api.dicom.qido import Resource
 from dicom_api.dicom.xml_model import xml_model
 from dicom_api.errors import BadRequest, PayloadTooLarge, RenderLimitExceeded
-from dicom_api.services import qido
 from dicom_api.services.accounts import Principal
 from dicom_api.services.audit import AuditEntry
 from dicom_api.services.files import Admission, Files, Transaction
+from dicom_api.services.qido import Qido
 
 OUT_OF_RESOURCES = 0xA700
 STUDY_MISMATCH = 0xA901
 DUPLICATE = 0xB00E
 CANNOT_UNDERSTAND = 0xC000
 _CONFLICTS = frozenset({STUDY_MISMATCH, DUPLICATE})  # none stored for these reasons alone: 409, else 400
-WARN_AGENT = "dicom-api"  # the Warning header's agent (RFC 7234 5.5)
 Duplicates = Literal["reject", "replace"]
 
 
@@ -63,8 +62,9 @@ class Refused(Exception):
 class DicomwebStore:
     """The bearer's studies, as DICOMweb writes and searches them. Blocking: call it through ``RunBlocking``."""
 
-    def __init__(self, files: Files, transaction: Transaction, duplicates: Duplicates) -> None:
+    def __init__(self, files: Files, qido: Qido, transaction: Transaction, duplicates: Duplicates) -> None:
         self.files = files
+        self.qido = qido
         self.transaction = transaction
         self.duplicates = duplicates
 
@@ -121,11 +121,8 @@ class DicomwebStore:
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """QIDO-RS (PS3.18 10.6): the matches of ``resource`` ("studies", "series" or "instances") under the
         path's UIDs, and the Warning header values owed. InvalidParameter (400) for an invalid query."""
-        query = parse_qido(params, _resource(resource, study_uid, series_uid))
-        account = self.files.account(principal)
-        with self.transaction() as session:
-            found = qido.search(session, account.id, query, base_url, study_uid=study_uid, series_uid=series_uid)
-        return found.items, qido.warnings(query, found.remaining, WARN_AGENT)
+        found = _resource(resource, study_uid, series_uid)
+        return self.qido.search(principal, found, params, base_url, study_uid, series_uid)
 
     def delete(
         self,

@@ -1,16 +1,26 @@
-"""QIDO-RS (PS3.18 10.6): a parsed query searched in the owner's files, the results as DICOM JSON (Annex F)."""
+"""QIDO-RS (PS3.18 10.6): a parsed query searched in the owner's files, the results as DICOM JSON (Annex F);
+and the owner's instances as WADO-RS and STOW-RS look them up."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy.orm import Session
 
 from dicom_api.db import qido as db
-from dicom_api.dicom.qido import Between, DateTimeBetween, Equals, QidoQuery, Wildcard
+from dicom_api.db.models import DicomFile
+from dicom_api.db.repository import UserRepository
+from dicom_api.dicom.qido import Between, DateTimeBetween, Equals, QidoQuery, Resource, Wildcard, parse_qido
 from dicom_api.dicom.qido_attributes import NUMERIC_VRS, SINGLE_VALUED_VRS, Attribute, Level
+from dicom_api.services.accounts import Principal, check_account
+
+if TYPE_CHECKING:  # files.py imports this module for ingest's index columns
+    from dicom_api.services.files import Transaction
+
+__all__ = ["INDEX_VERSION", "Qido", "QidoResult", "Resource", "indexed_columns", "search", "warnings"]
 
 INDEX_VERSION = 1  # bump when indexed_values reads more or differently: `reindex` then reads every header again
 _COMPUTED = {
@@ -27,6 +37,49 @@ _FROM_SUMMARY = frozenset(
 _FOLDED_COLUMNS = {tag: db.FOLDED[c] for tag, c in db.COLUMN_OF_TAG.items() if c in db.FOLDED}
 _MATCHED_AS = {0x00080061: "modality"}  # Modalities in Study: a study matches when one of its files does
 _CHARSET = {"00080005": {"vr": "CS", "Value": ["ISO_IR 192"]}}  # every string below is UTF-8
+
+
+class Qido:
+    """A bearer's QIDO-RS searches and instance lookups. Each method checks the account (``check_account``)
+    and runs its statements in one transaction. Blocking: call it through ``RunBlocking``."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
+
+    def search(
+        self,
+        principal: Principal,
+        resource: Resource,
+        params: Sequence[tuple[str, str]],
+        base_url: str,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """The matches of the query ``params`` (percent-decoded) for ``resource`` under the path's UIDs, and
+        the Warning header values owed; InvalidParameter (400) for a query that cannot be parsed."""
+        with self.transaction() as session:
+            owner = _owner(session, principal)
+            query = parse_qido(params, resource)
+            result = search(session, owner, query, base_url, study_uid=study_uid, series_uid=series_uid)
+        return result.items, warnings(query, result.remaining, urlsplit(base_url).netloc or "dicom-api")
+
+    def instances(
+        self, principal: Principal, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    ) -> list[DicomFile]:
+        """The bearer's newest file of each SOP instance of a study, series or instance, in series and SOP
+        Instance UID order (detached rows); empty when there is none."""
+        with self.transaction() as session:
+            return db.instances(session, _owner(session, principal), study_uid, series_uid, sop_uid)
+
+    def stored_sha256(self, principal: Principal, sop_uid: str) -> list[str]:
+        """SHA-256 of each file the bearer stored as SOP instance ``sop_uid``, newest first."""
+        with self.transaction() as session:
+            return db.stored_sha256(session, _owner(session, principal), sop_uid)
+
+
+def _owner(session: Session, principal: Principal) -> str:
+    """The bearer's checked account id, read in the caller's transaction."""
+    return check_account(UserRepository(session).get(principal.claims.subject), principal).id
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 Rows stored before this revision get their values from `dicom-api reindex` (run by `serve` at start), which
 reads each stored header: a migration has no blob store. Until then their index_version is 0.
 
-Revision ID: 0005_qido_index
-Revises: 0004_trailer_offset
-Create Date: 2026-12-07 08:00:00
+Revision ID: 0007_qido_index
+Revises: 0006_remote_aes
+Create Date: 2026-12-07 08:40:00
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_qido_index"
+revision = "0007_qido_index"
 down_revision = "0006_remote_aes"
 branch_labels = None
 depends_on = None
