@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
+_HOST = r"([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"  # a name or an IPv4 or [IPv6] address, a port
+_ORIGIN = re.compile(r"https?://" + _HOST)
+_PUBLIC_URL = re.compile(r"https?://" + _HOST + r"(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 
 
 class Settings(BaseSettings):
@@ -107,6 +111,19 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     login_max_failures_per_user: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
+    personal_token_max_days: int = Field(
+        default=365, ge=1, le=3650, description="Longest lifetime a personal access token may be given, in days."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may call the API from a "
+        "browser, or '*' for any; empty: CORS is off.",
+    )
+    public_url: str = Field(
+        default="",
+        description="The service's public base URL (e.g. https://pacs.example.org), for the absolute URLs it "
+        "answers with; empty: from a trusted proxy's X-Forwarded-Host, else the server's own address.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated IPs or CIDR networks of the reverse proxies whose X-Forwarded-For is "
@@ -144,6 +161,29 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"trusted_proxies: {item!r} is not an IP address or CIDR network") from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        origins = [part.strip() for part in value.split(",") if part.strip()]
+        if "*" in origins and len(origins) > 1:
+            raise ValueError("cors_origins: '*' stands alone")
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"cors_origins: {origin!r} is not an origin (scheme://host[:port], no path)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not _PUBLIC_URL.fullmatch(value):
+            raise ValueError("public_url must be http(s)://host[:port][/path], with no query or fragment")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
 
     @property
     def trusted_proxy_networks(self) -> list[str]:

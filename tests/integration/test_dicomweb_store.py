@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET  # noqa: S405 - parsing our own answer
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -270,4 +271,23 @@ def test_without_a_token_401(client: TestClient, ct: dict[str, bytes]) -> None:
     anonymous = TestClient(client.app)
     answer = anonymous.post("/dicomweb/studies", content=ct["first"], headers={"Content-Type": "application/dicom"})
     assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == 'Bearer, Basic realm="dicomweb"'
     assert anonymous.delete(f"/dicomweb/studies/{A}").status_code == 401
+
+
+def personal_token(client: TestClient, scope: str) -> str:
+    answer = client.post("/users/me/tokens", json={"name": f"a {scope} tool", "scope": scope, "expires_in_days": 1})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["token"])
+
+
+def test_personal_tokens_store_with_write_scope_only(client: TestClient, ct: dict[str, bytes]) -> None:
+    dicom = {"Content-Type": "application/dicom"}
+    reader = httpx.BasicAuth("alice", personal_token(client, "read"))
+    writer = httpx.BasicAuth("alice", personal_token(client, "write"))
+    anonymous = TestClient(client.app)
+    assert anonymous.post("/dicomweb/studies", content=ct["first"], headers=dicom, auth=reader).status_code == 403
+    assert anonymous.post("/dicomweb/studies", content=ct["first"], headers=dicom, auth=writer).status_code == 200
+    assert anonymous.get("/dicomweb/studies", auth=reader).status_code == 200
+    assert anonymous.delete(f"/dicomweb/studies/{A}", auth=reader).status_code == 403
+    assert anonymous.delete(f"/dicomweb/studies/{A}", auth=writer).status_code == 204

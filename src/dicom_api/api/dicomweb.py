@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from dicom_api.api.deps import ContextDep, PrincipalDep
+from dicom_api.api.deps import ContextDep, PrincipalDep, WriterPrincipal
 from dicom_api.api.middleware import audited
 from dicom_api.api.multipart import BodyLimits, ReceivedPart, receive_parts, receive_single, request_body
 from dicom_api.api.schemas import ErrorOut
+from dicom_api.api.urls import public_base_url
 from dicom_api.errors import PayloadTooLarge, UnsupportedMediaType
 from dicom_api.services.accounts import Principal
 from dicom_api.services.context import AppContext
@@ -32,12 +33,8 @@ Accept = Annotated[str | None, Header(include_in_schema=False)]
 
 
 def dicomweb_root(request: Request) -> str:
-    """The absolute URL of /dicomweb, from the address the connection arrived on (never the Host header)."""
-    settings = request.app.state.context.settings
-    host, port = request.scope.get("server") or (settings.host, settings.port)
-    host = f"[{host}]" if ":" in str(host) else host
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    return f"{request.url.scheme}://{host}:{port}{root}/dicomweb"
+    """The absolute URL of /dicomweb (Retrieve URLs): the public base URL, never the Host header alone."""
+    return f"{public_base_url(request)}/dicomweb"
 
 
 # QIDO-RS
@@ -115,7 +112,7 @@ async def _search(
 
 
 async def store_instances(
-    request: Request, principal: PrincipalDep, context: ContextDep, accept: Accept = None
+    request: Request, principal: WriterPrincipal, context: ContextDep, accept: Accept = None
 ) -> Response:
     """Store DICOM instances (PS3.18 10.5): multipart/related of application/dicom parts, or one application/dicom
     body. 200 all stored, 202 some, 409 or 400 none; each instance's outcome is in the answer."""
@@ -123,7 +120,7 @@ async def store_instances(
 
 
 async def store_study_instances(
-    request: Request, study: Study, principal: PrincipalDep, context: ContextDep, accept: Accept = None
+    request: Request, study: Study, principal: WriterPrincipal, context: ContextDep, accept: Accept = None
 ) -> Response:
     """Store DICOM instances of the study in the path; an instance of another study fails (0xA901)."""
     return await _store(request, principal, context, accept, study)
@@ -184,20 +181,20 @@ async def _receive(request: Request, context: AppContext) -> list[ReceivedPart]:
 # DELETE (not in PS3.18: as Microsoft's DICOM server has it, and Orthanc's client sends it)
 
 
-async def delete_study(request: Request, study: Study, principal: PrincipalDep, context: ContextDep) -> Response:
+async def delete_study(request: Request, study: Study, principal: WriterPrincipal, context: ContextDep) -> Response:
     """Delete every instance of the study."""
     return await _delete(request, principal, context, study)
 
 
 async def delete_series(
-    request: Request, study: Study, series: Series, principal: PrincipalDep, context: ContextDep
+    request: Request, study: Study, series: Series, principal: WriterPrincipal, context: ContextDep
 ) -> Response:
     """Delete every instance of the series."""
     return await _delete(request, principal, context, study, series)
 
 
 async def delete_instance(
-    request: Request, study: Study, series: Series, instance: Instance, principal: PrincipalDep, context: ContextDep
+    request: Request, study: Study, series: Series, instance: Instance, principal: WriterPrincipal, context: ContextDep
 ) -> Response:
     """Delete the instance (every copy stored of it)."""
     return await _delete(request, principal, context, study, series, instance)

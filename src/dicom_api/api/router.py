@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, dicomweb, files, intake
+from dicom_api.api import accounts, dicomweb, files, intake, personal_tokens
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -16,6 +16,8 @@ from dicom_api.api.schemas import (
     FileOut,
     HeaderAttributeOut,
     HealthOut,
+    PersonalTokenCreatedOut,
+    PersonalTokenListOut,
     TokenOut,
     UploadOut,
     UserListOut,
@@ -83,6 +85,12 @@ add("/auth/register", accounts.register, methods=["POST"], status_code=201, tags
 add("/users/me", accounts.me, methods=["GET"], tags=["users"], response_model=UserOut, responses=_errors(401))
 add("/users/me/password", accounts.change_my_password, methods=["POST"], status_code=204, tags=["users"],
     responses=_errors(400, 401))
+add("/users/me/tokens", personal_tokens.create_token, methods=["POST"], status_code=201, tags=["users"],
+    response_model=PersonalTokenCreatedOut, responses=_errors(400, 401, 403, 409))
+add("/users/me/tokens", personal_tokens.list_tokens, methods=["GET"], tags=["users"],
+    response_model=PersonalTokenListOut, responses=_errors(401, 403))
+add("/users/me/tokens/{token_id}", personal_tokens.revoke_token, methods=["DELETE"], status_code=204, tags=["users"],
+    responses=_errors(401, 403, 404))
 add("/users", accounts.create_user, methods=["POST"], status_code=201, tags=["users"], response_model=UserOut,
     responses=_errors(400, 401, 403, 409))
 add("/users", accounts.list_users, methods=["GET"], tags=["users"], response_model=UserListOut,
@@ -114,7 +122,7 @@ add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response
 # DICOMweb
 router.include_router(dicomweb.router)
 
-# What the audit trail records: every access to patient data, and every sign-in.
+# What the audit trail records: every access to patient data, every sign-in, every personal token made or revoked.
 AUDITED: dict[Callable[..., Any], str] = {
     files.upload_dicom: "upload",
     files.download_png: "download_png",
@@ -125,5 +133,7 @@ AUDITED: dict[Callable[..., Any], str] = {
     files.file_attributes: "read_attributes",
     files.delete_file: "delete",
     accounts.sign_in: "login",
+    personal_tokens.create_token: "token_create",
+    personal_tokens.revoke_token: "token_revoke",
     **dicomweb.AUDITED,
 }

@@ -122,6 +122,7 @@ class AuditEventOut(BaseModel):
     outcome: str
     status: int
     request_id: str | None
+    token_id: str | None = Field(description="The personal access token used (or created, or revoked), if any.")
     hash: str
 
 
@@ -130,3 +131,31 @@ class AuditListOut(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class PersonalTokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["orthanc-sync"])
+    scope: Literal["read", "write"] = Field(description="read: query and download; write: also store and delete.")
+    expires_in_days: int | None = Field(
+        default=None, ge=1, description="Lifetime in days, up to the service's maximum; default 90 (or the maximum)."
+    )
+
+
+class PersonalTokenOut(BaseModel):
+    id: str
+    name: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = Field(description="The last use, to the minute.")
+
+
+class PersonalTokenCreatedOut(PersonalTokenOut):
+    token: str = Field(
+        description="The secret: shown this once. Send it as `Authorization: Bearer <token>`, or as the "
+        "password of HTTP Basic with your username."
+    )
+
+
+class PersonalTokenListOut(BaseModel):
+    items: list[PersonalTokenOut]

@@ -129,6 +129,24 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PersonalToken(Base):
+    """A personal access token, stored as SHA-256 (auth/personal_tokens.py). It carries the account's token
+    version at its creation: a password change or a disabling bumps the account's, and it stops working."""
+
+    __tablename__ = "personal_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # server-made UUID hex, shown and audited
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))  # "read" or "write"
+    user_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class LoginFailure(Base):
     """Failed logins, kept in the database so the throttle holds across worker processes."""
 
@@ -158,6 +176,7 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     status: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(String(32), index=True)  # the personal token used, if any
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -23,6 +23,7 @@ from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.dicomweb_store import DicomwebStore
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.personal_tokens import PersonalTokens
 from dicom_api.services.qido import Qido
 from dicom_api.services.render_pool import MIB, RenderPool
 from dicom_api.services.rendering import AdvisoryLocks, NoLocks, PngCache, Renderer, RenderLocks, open_worker_store
@@ -50,6 +51,7 @@ class AppContext:
     throttle: LoginThrottle
     audit: AuditLog
     files: Files  # the read path: every route that reads or changes a file
+    personal_tokens: PersonalTokens
     qido: Qido  # QIDO-RS searches, and the instances WADO-RS and STOW-RS look up by UID
     dicomweb_store: DicomwebStore  # STOW-RS, QIDO-RS and DELETE under /dicomweb
     run_blocking: RunBlocking  # the one way off the event loop
@@ -96,6 +98,7 @@ class AppContext:
             ),
             audit=audit,
             files=files,
+            personal_tokens=PersonalTokens(partial(transaction, sessions), settings.personal_token_max_days),
             qido=qido,
             dicomweb_store=DicomwebStore(files, qido, partial(transaction, sessions), settings.stow_duplicates),
             run_blocking=run_blocking,
