@@ -23,7 +23,6 @@ from dicom_api.services.media import DICOM_MEDIA_TYPE, Offer, negotiate, parse_a
 DICOM_JSON, DICOM_XML = "application/dicom+json", "application/dicom+xml"
 _JSON_OFFERS = [Offer(DICOM_JSON), Offer("application/json")]
 _STOW_OFFERS = [*_JSON_OFFERS, Offer(DICOM_XML)]
-_FRAMING = 64 * 1024  # a body's multipart framing beyond its parts, when its declared length is checked early
 
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"  # PS3.5 9.1
 Study = Annotated[str, Path(max_length=64, pattern=UID_PATTERN, description="Study Instance UID.")]
