@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,7 +31,17 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = Field(
         default=None, description="S3 secret access key, set together with s3_access_key_id."
     )
-    max_upload_bytes: int = Field(default=2 * GIB, gt=0, description="Largest accepted upload, in bytes.")
+    max_upload_bytes: int = Field(
+        default=2 * GIB, gt=0, description="Largest accepted upload, in bytes; also each part of a STOW-RS request."
+    )
+    max_stow_bytes: int = Field(
+        default=8 * GIB, gt=0, description="Largest STOW-RS request body (every part and its framing), in bytes."
+    )
+    stow_duplicates: Literal["reject", "replace"] = Field(
+        default="reject",
+        description="A STOW-RS instance whose SOP Instance UID the account stored already with other bytes: "
+        "'reject' it (failure reason 0xB00E) or 'replace' the stored one. Identical bytes always succeed.",
+    )
     render_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

@@ -15,8 +15,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
 from dicom_api.api.deps import ContextDep, PrincipalDep
+from dicom_api.api.dicomweb import DICOM_JSON, Instance, Series, Study, dicomweb_root
 from dicom_api.api.multipart import Part, multipart_content_type, new_boundary, write_parts_async
-from dicom_api.api.urls import public_base_url
 from dicom_api.errors import InvalidParameter, NotAcceptable
 from dicom_api.services.dicomweb_rendered import RenderOptions, rendered_request
 from dicom_api.services.dicomweb_retrieve import (
@@ -36,22 +36,13 @@ from dicom_api.services.media import (
     part_content_type,
 )
 
-DICOM_JSON = "application/dicom+json"
 _METADATA_OFFERS = [Offer(DICOM_JSON), Offer("application/json")]
 
-Study = Annotated[str, PathParam(max_length=64, description="Study Instance UID.")]
-Series = Annotated[str, PathParam(max_length=64, description="Series Instance UID.")]
-Sop = Annotated[str, PathParam(max_length=64, description="SOP Instance UID.")]
+Sop = Instance
 FrameList = Annotated[str, PathParam(max_length=4096, description="Frame numbers, e.g. 1,3 (1-based).")]
 IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
 
 router = APIRouter(prefix="/dicomweb")
-
-
-def base_url(request: Request) -> str:
-    """The DICOMweb root as clients reach it, for Content-Location and BulkDataURIs: absolute, from the public
-    base URL (api/urls.py), never from the Host header alone."""
-    return public_base_url(request) + "/dicomweb"
 
 
 def _accept(request: Request) -> list[MediaRange]:
@@ -67,7 +58,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 async def _retrieve(request: Request, principal: PrincipalDep, context: ContextDep, path: Target) -> Response:
     service: Retrieve = context.retrieve
-    base = base_url(request)
+    base = dicomweb_root(request)
     rows = await context.run_blocking(service.instances, principal, path)
     offers = service.plan(rows, _accept(request), single=path.sop is not None)
     parts = [service.part(row, offer, base) for row, offer in zip(rows, offers, strict=True)]
@@ -112,7 +103,7 @@ async def _metadata(
 ) -> Response:
     offer = negotiate(_accept(request), _METADATA_OFFERS)
     service: Retrieve = context.retrieve
-    base = base_url(request)
+    base = dicomweb_root(request)
     rows = await context.run_blocking(service.instances, principal, path)
     etag = service.metadata_etag(rows, base)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -187,7 +178,7 @@ async def instance_frames(
     numbers = parse_frame_list(frames)
     path = Target(study, series, sop)
     found = await context.run_blocking(
-        context.retrieve.frames, principal, path, numbers, _accept(request), base_url(request)
+        context.retrieve.frames, principal, path, numbers, _accept(request), dicomweb_root(request)
     )
     return await _frames_response(context, found)
 
@@ -206,7 +197,9 @@ async def bulk_data(
     path = Target(study, series, sop)
     service: Retrieve = context.retrieve
     if len(tag_path) == 1 and tag_path[0] in (0x7FE00010, 0x7FE00008, 0x7FE00009):
-        found = await context.run_blocking(service.frames, principal, path, None, _accept(request), base_url(request))
+        found = await context.run_blocking(
+            service.frames, principal, path, None, _accept(request), dicomweb_root(request)
+        )
         return await _frames_response(context, found)
     offers = [Offer(MULTIPART_RELATED, "application/octet-stream"), Offer("application/octet-stream")]
     offer = negotiate(_accept(request), offers)
