@@ -16,6 +16,8 @@ from PIL import Image
 from pydicom import Dataset, dcmread
 from pydicom.encaps import generate_frames
 
+from dicom_api.errors import CannotTranscode
+from dicom_api.services import dicomweb_retrieve as retrieve_service
 from tests.helpers import add_user, make_client, sample
 from tests.worlds import BACKENDS, backend_settings, bearer
 
@@ -23,7 +25,12 @@ EVRLE = "1.2.840.10008.1.2.1"
 DICOM_PARTS = 'multipart/related; type="application/dicom"'
 STORED = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 OHIF_FRAMES = 'multipart/related; type="application/octet-stream"; transfer-syntax="*"'
-FILES = {"ct": "CT_small.dcm", "multiframe": "emri_small.dcm", "jpeg": "SC_rgb_jpeg_dcmtk.dcm"}
+FILES = {
+    "ct": "CT_small.dcm",
+    "multiframe": "emri_small.dcm",
+    "jpeg": "SC_rgb_jpeg_dcmtk.dcm",  # JPEG Baseline; a study with the next one
+    "rle": "SC_rgb_rle_2frame.dcm",  # RLE Lossless, 2 frames
+}
 
 
 @dataclass
@@ -111,10 +118,17 @@ def test_compressed_instance_is_decompressed_unless_any_syntax_is_accepted(wado:
     assert content == jpeg.path.read_bytes()
 
 
-def test_study_retrieve_streams_every_instance_as_stored(wado: Wado) -> None:
-    jpeg = wado.files["jpeg"]
-    found = parts(wado.get(jpeg.study, STORED))
-    assert [content for _, content in found] == [jpeg.path.read_bytes()]
+def test_study_retrieve_streams_every_instance_as_stored_or_transcoded(wado: Wado) -> None:
+    jpeg, rle = wado.files["jpeg"], wado.files["rle"]
+    stored = parts(wado.get(jpeg.study, STORED))
+    assert sorted(content for _, content in stored) == sorted([jpeg.path.read_bytes(), rle.path.read_bytes()])
+    transcoded = {}
+    for headers, content in parts(wado.get(jpeg.study, DICOM_PARTS)):
+        assert headers["content-type"] == f"application/dicom; transfer-syntax={EVRLE}"
+        copy = dcmread(io.BytesIO(content))
+        transcoded[copy.SOPInstanceUID] = copy
+    assert np.array_equal(transcoded[rle.ds.SOPInstanceUID].pixel_array, rle.ds.pixel_array)
+    assert transcoded[jpeg.ds.SOPInstanceUID].file_meta.TransferSyntaxUID == EVRLE
 
 
 def test_a_syntax_that_cannot_be_made_is_406(wado: Wado) -> None:
@@ -127,9 +141,10 @@ def test_metadata_has_resolvable_bulk_data_and_an_etag(wado: Wado) -> None:
     jpeg = wado.files["jpeg"]
     answer = wado.get(jpeg.series + "/metadata", "application/dicom+json")
     assert answer.status_code == 200  # type: ignore[attr-defined]
-    [model] = answer.json()  # type: ignore[attr-defined]
+    models = answer.json()  # type: ignore[attr-defined]
+    assert len(models) == 2  # the JPEG and RLE images of one series
+    [model] = [m for m in models if m["00080018"]["Value"] == [jpeg.ds.SOPInstanceUID]]
     assert list(model) == sorted(model)
-    assert model["00080018"]["Value"] == [jpeg.ds.SOPInstanceUID]
     uri = model["7FE00010"]["BulkDataURI"]
     assert uri.startswith("http://")
     [(headers, content)] = parts(wado.get(uri.removeprefix("http://testserver"), "multipart/related; type=*/*"))
@@ -250,3 +265,17 @@ def test_a_read_token_retrieves_with_bearer_or_basic(wado: Wado) -> None:
     assert bearer_answer.status_code == 200
     basic_answer = wado.client.get(ct.instance + "/frames/1", auth=("alice", token))
     assert basic_answer.status_code == 200
+
+
+def test_an_instance_that_cannot_be_transcoded_goes_as_stored_when_that_is_accepted_too(
+    wado: Wado, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_codec(*_args: object) -> None:
+        raise CannotTranscode("no decoder here")
+
+    monkeypatch.setattr(retrieve_service, "transcode_to_explicit_little_endian", no_codec)
+    jpeg = wado.files["jpeg"]
+    assert wado.get(jpeg.instance, DICOM_PARTS).status_code == 406  # type: ignore[attr-defined]
+    [(headers, content)] = parts(wado.get(jpeg.instance, f"{DICOM_PARTS}, {STORED}; q=0.5"))
+    assert headers["content-type"].endswith(str(jpeg.ds.file_meta.TransferSyntaxUID))
+    assert content == jpeg.path.read_bytes()

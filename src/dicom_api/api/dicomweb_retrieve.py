@@ -6,7 +6,7 @@ services/media.py, multipart answers are written by api/multipart.py as they str
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,6 +21,7 @@ from dicom_api.errors import InvalidParameter, NotAcceptable
 from dicom_api.services.dicomweb_rendered import RenderOptions, rendered_request
 from dicom_api.services.dicomweb_retrieve import (
     Frames,
+    InstancePart,
     Retrieve,
     Target,
     parse_bulk_path,
@@ -58,22 +59,28 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 async def _retrieve(request: Request, principal: PrincipalDep, context: ContextDep, path: Target) -> Response:
     service: Retrieve = context.retrieve
-    base = dicomweb_root(request)
+    accept = _accept(request)
     rows = await context.run_blocking(service.instances, principal, path)
-    offers = service.plan(rows, _accept(request), single=path.sop is not None)
-    parts = [service.part(row, offer, base) for row, offer in zip(rows, offers, strict=True)]
-    first = await service.open_instance(parts[0])  # a 406 or a store that is down: said before any byte
-    if offers[0].media_type == DICOM_MEDIA_TYPE:
-        content_type = part_content_type(DICOM_MEDIA_TYPE, parts[0].transfer_syntax)
-        return StreamingResponse(service.iterate(first), media_type=content_type)
-    bodies = [service.iterate(first)] + [service.instance_body(p) for p in parts[1:]]
-    multipart = [
-        Part(part_content_type(DICOM_MEDIA_TYPE, p.transfer_syntax), body, content_location=p.location)
-        for p, body in zip(parts, bodies, strict=True)
-    ]
+    planned = service.plan(rows, accept, dicomweb_root(request), single=path.sop is not None)
+    first, chunks = await service.open_instance(planned[0], accept)  # a 406 or a store that is down: a status
+    if first.offer.media_type == DICOM_MEDIA_TYPE:
+        content_type = part_content_type(DICOM_MEDIA_TYPE, first.transfer_syntax)
+        return StreamingResponse(service.iterate(chunks), media_type=content_type)
+
+    async def parts() -> AsyncIterator[Part]:
+        yield _instance_part(first, service.iterate(chunks))
+        for later in planned[1:]:  # each opened when its turn comes: one instance in memory or spooled at a time
+            opened, body = await service.open_later(later, accept)
+            yield _instance_part(opened, service.iterate(body))
+
     boundary = new_boundary()
     content_type = multipart_content_type(DICOM_MEDIA_TYPE, boundary)
-    return StreamingResponse(write_parts_async(multipart, boundary), media_type=content_type)
+    return StreamingResponse(write_parts_async(parts(), boundary), media_type=content_type)
+
+
+def _instance_part(part: InstancePart, body: AsyncIterator[bytes]) -> Part:
+    content_type = part_content_type(DICOM_MEDIA_TYPE, part.transfer_syntax)
+    return Part(content_type, body, content_location=part.location)
 
 
 async def retrieve_study(request: Request, study: Study, principal: PrincipalDep, context: ContextDep) -> Response:

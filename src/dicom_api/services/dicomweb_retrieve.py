@@ -16,7 +16,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -35,7 +35,7 @@ from dicom_api.dicom.media_types import (
     frame_syntax,
 )
 from dicom_api.dicom.transcode import transcode_to_explicit_little_endian
-from dicom_api.errors import AppError, CannotTranscode, FrameNotFound, InvalidParameter, NotFound
+from dicom_api.errors import AppError, CannotTranscode, FrameNotFound, InvalidParameter, NotAcceptable, NotFound
 from dicom_api.services.accounts import Principal
 from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.files import CHUNK, Files, StoredFile
@@ -69,12 +69,23 @@ class Target:
 
 @dataclass(frozen=True)
 class InstancePart:
-    """One instance to send: its row, the transfer syntax it goes out in, and where it can be retrieved."""
+    """One instance to send: its row, the offer it goes out as, and where it can be retrieved."""
 
     row: StoredFile
-    transfer_syntax: str
-    transcode: bool
+    offer: Offer
     location: str
+
+    @property
+    def transfer_syntax(self) -> str:
+        return self.offer.transfer_syntax or stored_syntax(self.row)
+
+    @property
+    def transcode(self) -> bool:
+        return self.transfer_syntax != stored_syntax(self.row)
+
+    @property
+    def as_stored(self) -> InstancePart:
+        return replace(self, offer=replace(self.offer, transfer_syntax=stored_syntax(self.row)))
 
 
 @dataclass(frozen=True)
@@ -147,32 +158,40 @@ class Retrieve:
 
     # Instances (PS3.18 10.4.1.1.1)
 
-    def plan(self, rows: Sequence[StoredFile], accept: Sequence[MediaRange], single: bool) -> list[Offer]:
+    def plan(
+        self, rows: Sequence[StoredFile], accept: Sequence[MediaRange], base: str, single: bool
+    ) -> list[InstancePart]:
         """The offer each instance goes out as: NotAcceptable (406) when one of them has none acceptable."""
-        return [negotiate(accept, instance_offers(stored_syntax(row), single_part=single)) for row in rows]
+        offers = (negotiate(accept, instance_offers(stored_syntax(row), single_part=single)) for row in rows)
+        return [InstancePart(row, offer, instance_url(base, row)) for row, offer in zip(rows, offers, strict=True)]
 
-    def part(self, row: StoredFile, offer: Offer, base: str) -> InstancePart:
-        syntax = offer.transfer_syntax or stored_syntax(row)
-        return InstancePart(row, syntax, syntax != stored_syntax(row), instance_url(base, row))
-
-    async def open_instance(self, part: InstancePart) -> Iterator[bytes]:
-        """The instance's bytes: the blob as stored, or transcoded now in a worker thread (CannotTranscode, 406,
-        before any byte when it cannot be)."""
+    async def open_instance(
+        self, part: InstancePart, accept: Sequence[MediaRange]
+    ) -> tuple[InstancePart, Iterator[bytes]]:
+        """The instance's bytes: the blob as stored, or transcoded now in a worker thread. One that cannot be
+        transcoded goes out as stored when the client also accepts that, else CannotTranscode (406)."""
         if not part.transcode:
-            return await self.call(self.files.content, part.row)
-        spooled = await self.call.in_thread(self._transcoded, part.row)
-        return _chunks(spooled)
-
-    async def instance_body(self, part: InstancePart) -> AsyncIterator[bytes]:
-        """open_instance's bytes, each chunk read off the event loop when the store is remote. An instance
-        after the first that cannot be sent ends the answer early: its status was sent with the first."""
+            return part, await self.call(self.files.content, part.row)
         try:
-            chunks = await self.open_instance(part)
+            return part, _chunks(await self.call.in_thread(self._transcoded, part.row))
+        except CannotTranscode:
+            stored = part.as_stored
+            try:
+                negotiate(accept, [stored.offer])
+            except NotAcceptable:
+                raise CannotTranscode() from None
+            return stored, await self.call(self.files.content, part.row)
+
+    async def open_later(
+        self, part: InstancePart, accept: Sequence[MediaRange]
+    ) -> tuple[InstancePart, Iterator[bytes]]:
+        """open_instance for an instance after the first: one that cannot be sent ends the answer early (its
+        status went out with the first), and says so in the log."""
+        try:
+            return await self.open_instance(part, accept)
         except AppError as exc:
             log.warning("WADO-RS answer cut short at file %s: %s", part.row.id, exc.message)
             raise
-        async for chunk in self.iterate(chunks):
-            yield chunk
 
     async def iterate(self, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
         try:
