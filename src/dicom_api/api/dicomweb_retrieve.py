@@ -39,7 +39,6 @@ from dicom_api.services.media import (
 
 _METADATA_OFFERS = [Offer(DICOM_JSON), Offer("application/json")]
 
-Sop = Instance
 FrameList = Annotated[str, PathParam(max_length=4096, description="Frame numbers, e.g. 1,3 (1-based).")]
 IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
 
@@ -96,7 +95,7 @@ async def retrieve_series(
 
 
 async def retrieve_instance(
-    request: Request, study: Study, series: Series, sop: Sop, principal: PrincipalDep, context: ContextDep
+    request: Request, study: Study, series: Series, sop: Instance, principal: PrincipalDep, context: ContextDep
 ) -> Response:
     """One instance: transfer-syntax=* as stored, none as Explicit VR Little Endian."""
     return await _retrieve(request, principal, context, Target(study, series, sop))
@@ -143,7 +142,7 @@ async def instance_metadata(
     request: Request,
     study: Study,
     series: Series,
-    sop: Sop,
+    sop: Instance,
     principal: PrincipalDep,
     context: ContextDep,
     if_none_match: IfNoneMatch = None,
@@ -176,7 +175,7 @@ async def instance_frames(
     request: Request,
     study: Study,
     series: Series,
-    sop: Sop,
+    sop: Instance,
     frames: FrameList,
     principal: PrincipalDep,
     context: ContextDep,
@@ -194,7 +193,7 @@ async def bulk_data(
     request: Request,
     study: Study,
     series: Series,
-    sop: Sop,
+    sop: Instance,
     tags: Annotated[str, PathParam(max_length=256)],
     principal: PrincipalDep,
     context: ContextDep,
@@ -280,7 +279,7 @@ def _rendered_handlers(thumbnail: bool) -> tuple[Handler, Handler, Handler, Hand
         request: Request,
         study: Study,
         series: Series,
-        sop: Sop,
+        sop: Instance,
         principal: PrincipalDep,
         context: ContextDep,
         options: Options,
@@ -292,7 +291,7 @@ def _rendered_handlers(thumbnail: bool) -> tuple[Handler, Handler, Handler, Hand
         request: Request,
         study: Study,
         series: Series,
-        sop: Sop,
+        sop: Instance,
         frames: FrameList,
         principal: PrincipalDep,
         context: ContextDep,
