@@ -28,6 +28,7 @@ def sample(name: str) -> Path:
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+DEIDENTIFY_SECRET = "test-deidentify-secret-0123456789abcdef0123"
 
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
@@ -37,6 +38,7 @@ def settings_for(data_dir: Path, **overrides: object) -> Settings:
         "render_workers": 0,
         "admin_password": ADMIN_PASSWORD,
         "jwt_secret": JWT_SECRET,
+        "deidentify_secret": DEIDENTIFY_SECRET,
         **overrides,
     }
     if "database_url" not in values and (url := databases.database_url()):

@@ -1,4 +1,5 @@
-"""`dicom-api serve | migrate | users | aes | audit | storage`: what an operator runs; `upload`: what a user runs."""
+"""`dicom-api serve | migrate | users | aes | audit | storage | deidentify`: what an operator runs; `upload`: what a
+user runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
     _add_ae_commands(commands)
+    _add_deidentify(commands)
     from dicom_api.uploader.command import add_arguments
 
     add_arguments(commands.add_parser("upload", help="send files, folders, zip archives to a server (a client)"))
@@ -63,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         from dicom_api.uploader.command import run
 
         return run(args)
+    if args.command == "deidentify":  # local files only: no settings, database or store
+        withhold_file_values()  # pydicom's warnings quote values: names would reach the terminal
+        return _deidentify(args)
 
     try:
         settings = Settings()
@@ -90,6 +96,64 @@ def main(argv: list[str] | None = None) -> int:
     except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
         print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
+
+
+_OPTION_HELP = "an option of PS3.15 Annex E (see the README's De-identification section)"
+
+
+def _add_deidentify(commands: Any) -> None:
+    from dicom_api.dicom.deidentify import OPTION_COLUMNS
+
+    deid = commands.add_parser(
+        "deidentify",
+        help="de-identify a folder of DICOM files (PS3.15 Annex E Basic Profile) into another folder",
+        description="Writes DEST/<study>/<series>/<instance>.dcm under new UIDs. UIDs map consistently for one "
+        "key: give the same key file to every run that must agree (a study de-identified in parts).",
+    )
+    deid.add_argument("source", type=Path, help="folder of DICOM files (read recursively)")
+    deid.add_argument("dest", type=Path, help="folder for the de-identified files (created)")
+    deid.add_argument(
+        "--key-file",
+        type=Path,
+        help="file whose bytes are the key (default: DICOM_API_DEIDENTIFY_KEY, else a random key for this run)",
+    )
+    for name in [*OPTION_COLUMNS, "accept_burned_in"]:
+        deid.add_argument(f"--{name.replace('_', '-')}", dest=name, action="store_true", help=_OPTION_HELP)
+
+
+def _deidentify(args: argparse.Namespace) -> int:
+    import secrets
+
+    from dicom_api.dicom.deidentify import OPTION_COLUMNS, Options
+    from dicom_api.errors import AppError
+    from dicom_api.services.deidentify import deidentify_folder
+
+    if not args.source.is_dir():
+        print(f"error: {args.source} is not a folder", file=sys.stderr)
+        return 2
+    env_key = os.environ.get("DICOM_API_DEIDENTIFY_KEY", "")
+    if args.key_file is not None or env_key:
+        try:
+            key = args.key_file.read_bytes() if args.key_file is not None else env_key.encode()
+        except OSError as exc:
+            print(f"error: cannot read the key file: {exc.strerror}", file=sys.stderr)
+            return 2
+        if len(key) < 16:
+            print("error: the key must be at least 16 bytes", file=sys.stderr)
+            return 2
+    else:
+        key = secrets.token_bytes(32)
+        print("note: no key given; UIDs are mapped with a random key, so another run will not match this one")
+    try:
+        options = Options.from_names([n for n in [*OPTION_COLUMNS, "accept_burned_in"] if getattr(args, n)])
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    report = deidentify_folder(args.source, args.dest, key, options)
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(f"{report.written} file(s) de-identified into {args.dest}, {len(report.skipped)} skipped")
+    return 0
 
 
 def _migrate(settings: Settings) -> int:

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: str = Field(default="text", pattern="^(text|json)$", description="text, or json: one object per line.")
 
+    # De-identification (see README "De-identification")
+    deidentify_secret: str = Field(
+        default="",
+        description="Secret from which each user's de-identification keys are derived, at least 32 bytes; on the "
+        "embedded default generated when unset and kept in <data_dir>/deidentify-secret, elsewhere needed for "
+        "de-identification (the same on every host).",
+    )
+
     # Authentication (see README "Users and tokens")
     jwt_secret: str = Field(
         default="",
@@ -148,11 +156,11 @@ class Settings(BaseSettings):
             raise ValueError("jwt_algorithm must be HS256, RS256 or ES256")
         return value
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "deidentify_secret")
     @classmethod
     def _strong_secret(cls, value: str) -> str:
         if value and len(value.encode()) < 32:
-            raise ValueError("jwt_secret must be at least 32 bytes; leave it unset to generate one")
+            raise ValueError("the secret must be at least 32 bytes; leave it unset to generate one")
         return value
 
     @field_validator("trusted_proxies")

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, dicomweb, dicomweb_retrieve, files, intake, personal_tokens
+from dicom_api.api import accounts, deidentify, dicomweb, dicomweb_retrieve, files, intake, personal_tokens
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -28,8 +28,8 @@ _DESCRIBED = {
     400: "Invalid parameter or input", 401: "Missing, invalid or expired bearer token",
     403: "Not allowed for this account", 404: "Not found", 409: "Conflicts with the current state",
     413: "Upload larger than the limit", 415: "Not multipart/form-data",
-    422: "Pixel data that cannot be decoded", 429: "Too many failed sign-in attempts",
-    503: "Database or blob store unreachable",
+    422: "Pixel data that cannot be decoded, or pixels that may show identity", 429: "Too many failed sign-in attempts",
+    503: "Database or blob store unreachable, or a feature this server is not configured for",
 }  # fmt: skip
 
 
@@ -44,6 +44,7 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
     "type": "object", "required": ["file"], "properties": {"file": _FILE_FIELD}}}}}}  # fmt: skip
 _PNG = {200: {"content": {"image/png": {}}, "description": "The rendered frame"}, 304: {"description": "Not modified"}}
 _DICOM = {200: {"content": {"application/dicom": {}}, "description": "The original file, byte for byte"}}
+_DEIDENTIFIED = {200: {"content": {"application/dicom": {}}, "description": "The file de-identified, not stored"}}
 _DICOM_JSON = {200: {"content": {"application/dicom+json": {}}, "description": "The header, DICOM JSON Model"}}
 
 router = APIRouter()
@@ -71,6 +72,12 @@ add("/files/{file_id}/attributes", files.file_attributes, methods=["GET"], tags=
     responses=_errors(401, 404, 422, extra=_DICOM_JSON))  # type: ignore[arg-type]
 add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, tags=["files"],
     responses=_errors(401, 404))
+
+# De-identification (PS3.15 Annex E)
+add("/files/{file_id}/deidentify", deidentify.deidentify, methods=["POST"], status_code=201, tags=["deidentify"],
+    response_model=UploadOut, responses=_errors(400, 401, 403, 404, 422, 503))
+add("/files/{file_id}/deidentified", deidentify.download_deidentified, methods=["GET"], tags=["deidentify"],
+    responses=_errors(400, 401, 404, 422, 503, extra=_DEIDENTIFIED))  # type: ignore[arg-type]
 
 # Sign-in
 add("/auth/token", accounts.sign_in, methods=["POST"], tags=["auth"], response_model=TokenOut,
@@ -133,6 +140,8 @@ AUDITED: dict[Callable[..., Any], str] = {
     files.download_dicom: "download_original",
     files.file_attributes: "read_attributes",
     files.delete_file: "delete",
+    deidentify.deidentify: "deidentify",
+    deidentify.download_deidentified: "download_deidentified",
     accounts.sign_in: "login",
     personal_tokens.create_token: "token_create",
     personal_tokens.revoke_token: "token_revoke",
