@@ -198,7 +198,7 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    print(f"DICOM API on http://{host}:{port}  (Swagger UI: http://{host}:{port}/swagger/)", flush=True)
+    print(f"DICOM API on http://{host}:{port}/  (the page: /ui/, Swagger UI: /swagger/)", flush=True)
     with _receiver(settings, host):
         _run_uvicorn(uvicorn, settings, host, port, workers, log_config)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,13 +12,16 @@ from typing import Any
 
 import pydicom
 import pytest
+from PIL import Image
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from tests.e2e.live import Launch, LiveServer
 from tests.e2e.ui.browser import Console, browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+# Screenshots for the README are written when DICOM_API_SCREENSHOTS names a folder (docs/screenshots).
+SCREENSHOTS = os.environ.get("DICOM_API_SCREENSHOTS", "")
+ADMIN_PASSWORD = secrets.token_urlsafe(18)
 PATIENT = "Browser^Test"
 
 
@@ -36,7 +41,12 @@ class Folder:
 
 @pytest.fixture(scope="module")
 def ui_server(launch: Launch) -> LiveServer:
-    return launch()
+    return launch(DICOM_API_ADMIN_PASSWORD=ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def admin() -> Person:
+    return Person("admin", ADMIN_PASSWORD)
 
 
 def make_user(server: LiveServer, username: str) -> Person:
@@ -102,6 +112,8 @@ def page(chromium: Any) -> Iterator[tuple[Any, Console]]:
 
 
 def shoot(page: Any, name: str) -> None:
-    """A screenshot of the screen for the README (docs/screenshots/<name>.png), small enough to commit."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), scale="css", type="png")
+    """A screenshot of the screen for the README (<DICOM_API_SCREENSHOTS>/<name>.png), when asked for."""
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        shot = Image.open(io.BytesIO(page.screenshot(scale="css", type="png")))
+        shot.convert("RGB").quantize(colors=128).save(Path(SCREENSHOTS) / f"{name}.png", optimize=True)  # small

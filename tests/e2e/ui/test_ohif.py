@@ -16,7 +16,7 @@ from dicom_api.ohif import InstallError, install, ohif_folder
 from tests import databases
 from tests.e2e.live import LiveServer, run_server
 from tests.e2e.ui.browser import Console, unavailable
-from tests.e2e.ui.conftest import Person, make_user
+from tests.e2e.ui.conftest import Person, make_user, shoot
 from tests.helpers import JWT_SECRET
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_open_in_ohif(ohif_server: LiveServer, chromium: Any) -> None:
     viewer.locator("canvas").first.wait_for(timeout=TIMEOUT)
     viewer.get_by_text("CT").first.wait_for(timeout=TIMEOUT)
     viewer.wait_for_timeout(3000)  # the image's own requests
-    viewer.screenshot(path=str(Path(__file__).resolve().parents[3] / "docs" / "screenshots" / "ohif.png"))
+    shoot(viewer, "ohif")
     context.close()
     assert failed == []
     assert console.errors == []

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.live import LiveServer
 from tests.e2e.ui.browser import Console
-from tests.e2e.ui.conftest import PATIENT, Folder, Person, shoot
+from tests.e2e.ui.conftest import PATIENT, Folder, Person, make_user, shoot
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing").expect
 TIMEOUT = 30_000  # ms: the first renders start the render workers
@@ -102,6 +102,9 @@ def test_a_user_uploads_views_inspects_and_deletes(
     tab.get_by_label("Search the header").fill("0008,0060")
     tab.locator(".inspector li[data-tag='00080060']").wait_for()
     shoot(tab, "viewer")
+    tab.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright: the header goes below
+    shoot(tab, "viewer-tablet")
+    tab.set_viewport_size({"width": 1280, "height": 800})
 
     tab.get_by_role("button", name="Delete series").click()
     tab.get_by_role("dialog").get_by_role("button", name="Delete series").click()
@@ -134,4 +137,35 @@ def test_another_user_sees_none_of_it(
     tab.get_by_role("heading", name="Series (0)").wait_for(timeout=TIMEOUT)
     assert tab.get_by_role("link", name="Users").is_hidden()  # not an admin
     sign_out(tab)
+    assert unexpected(console) == []
+
+
+def test_an_admin_manages_accounts_and_a_user_changes_their_password(
+    ui_server: LiveServer, admin: Person, page: tuple[Any, Console]
+) -> None:
+    tab, console = page
+    sign_in(tab, ui_server, admin)
+    nav(tab, "Users")
+    tab.get_by_label("New username").fill("dave")
+    tab.get_by_label("Initial password").fill("a long first password")
+    tab.get_by_role("button", name="Create account").click()
+    tab.get_by_role("cell", name="dave", exact=True).wait_for()
+    tab.get_by_role("button", name="Disable dave").click()
+    tab.get_by_role("button", name="Enable dave").wait_for()
+    shoot(tab, "users")
+    tab.get_by_role("button", name="Enable dave").click()
+    tab.get_by_role("button", name="Disable dave").wait_for()
+    sign_out(tab)
+
+    erin = make_user(ui_server, "erin")
+    sign_in(tab, ui_server, erin)
+    nav(tab, "Account")
+    tab.get_by_label("Current password").fill(erin.password)
+    tab.get_by_label("New password", exact=True).fill("another long password")
+    tab.get_by_label("New password again").fill("another long password")
+    shoot(tab, "account")
+    tab.get_by_role("button", name="Change password").click()
+    tab.get_by_role("button", name="Sign in").wait_for()
+    sign_in(tab, ui_server, Person("erin", "another long password"))
+    assert tab.get_by_role("link", name="Users").is_hidden()
     assert unexpected(console) == []
