@@ -169,3 +169,27 @@ def test_an_admin_manages_accounts_and_a_user_changes_their_password(
     sign_in(tab, ui_server, Person("erin", "another long password"))
     assert tab.get_by_role("link", name="Users").is_hidden()
     assert unexpected(console) == []
+
+
+def test_share_is_offered_when_the_server_has_share_links(
+    ui_server: LiveServer, alice: Person, folder: Folder, page: tuple[Any, Console]
+) -> None:
+    tab, console = page
+    with ui_server.client() as api:
+        has_shares = "/shares" in api.get("/openapi.json").json()["paths"]
+    sign_in(tab, ui_server, alice)
+    upload(tab, folder)
+    tab.goto(f"{ui_server.url}/ui/#/studies/{folder.study_uid}")
+    tab.get_by_role("heading", name=re.compile(r"Series \(\d\)")).wait_for(timeout=TIMEOUT)
+    share = tab.get_by_role("button", name="Share")
+    if not has_shares:
+        assert share.count() == 0
+        return
+    share.click()
+    tab.get_by_label("Valid for (days)").fill("2")
+    tab.get_by_role("button", name="Create link").click()
+    link = tab.get_by_label("Share link")
+    link.wait_for(timeout=TIMEOUT)
+    assert link.input_value().startswith("http")
+    shoot(tab, "share")
+    assert unexpected(console) == []

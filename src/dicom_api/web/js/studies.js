@@ -128,20 +128,28 @@ async function deleteStudy(study) {
   location.hash = '#/studies';
 }
 
+// A share link (POST /shares): read-only, expiring, optionally de-identified and behind a passcode.
 async function share(study) {
-  const days = field('Valid for (days)', { type: 'number', min: 1, max: 365, value: 7 });
-  const output = h('output', { class: 'share-url' });
-  const dialog = h('dialog', { 'aria-labelledby': 'share-title' },
+  const days = field('Valid for (days)', { type: 'number', min: 1, max: 365, value: 7, required: true });
+  const passcode = field('Passcode (optional, 8 characters or more)', { type: 'password', autocomplete: 'new-password', minlength: 8 });
+  const deid = h('input', { type: 'checkbox', id: 'share-deid' });
+  const output = h('div', { class: 'share-url', 'aria-live': 'polite' });
+  const form = h('form', { method: 'dialog' },
     h('h2', { id: 'share-title' }, 'Share this study'),
-    h('p', { class: 'hint' }, 'A read-only link that expires; you can revoke it.'), days.el, output,
+    h('p', { class: 'hint' }, 'A read-only link that expires; you can revoke it. The link is shown once.'),
+    days.el, passcode.el, h('p', {}, deid, ' ', h('label', { for: 'share-deid' }, 'Share a de-identified copy')), output,
     h('div', { class: 'row' },
-      h('button', { type: 'button', onclick: () => dialog.close() }, 'Close'),
+      h('button', { type: 'submit', value: 'close' }, 'Close'),
       h('button', { type: 'button', class: 'primary', onclick: async () => {
+        const body = { study_uid: study, expires_in: Math.round(Number(days.input.value) * 86400), deidentify: deid.checked };
+        if (passcode.input.value) body.passcode = passcode.input.value;
         try {
-          const made = await sendJSON('/shares', 'POST', { study_instance_uid: study, expires_in: Number(days.input.value) * 86400 });
-          output.textContent = made.url;
-        } catch (e) { output.textContent = e.message; }
+          const made = await sendJSON('/shares', 'POST', body);
+          replace(output, h('p', {}, 'Link (valid until ', new Date(made.expires_at).toLocaleString(), '):'),
+            h('input', { type: 'text', readonly: true, value: made.url, 'aria-label': 'Share link', class: 'wide' }));
+        } catch (e) { replace(output, h('p', { class: 'error' }, e.message)); }
       } }, 'Create link')));
+  const dialog = h('dialog', { 'aria-labelledby': 'share-title' }, form);
   dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();

@@ -29,13 +29,14 @@ async function sha256(file) {
 }
 
 export function uploadView(main) {
-  const fileInput = h('input', { type: 'file', id: 'pick-files', multiple: true, class: 'sr-only' });
-  const folderInput = h('input', { type: 'file', id: 'pick-folder', webkitdirectory: true, multiple: true, class: 'sr-only' });
-  const zone = h('div', { class: 'drop', tabindex: 0, role: 'region', 'aria-label': 'Drop zone for DICOM files and folders' },
+  // The inputs are hidden; buttons open them, so that the keyboard reaches something visible.
+  const fileInput = h('input', { type: 'file', id: 'pick-files', multiple: true, hidden: true });
+  const folderInput = h('input', { type: 'file', id: 'pick-folder', webkitdirectory: true, multiple: true, hidden: true });
+  const zone = h('div', { class: 'drop', role: 'region', 'aria-label': 'Drop zone for DICOM files and folders' },
     h('p', {}, 'Drop DICOM files or whole folders here'),
     h('p', { class: 'row' },
-      h('label', { for: 'pick-files', class: 'button' }, 'Choose files…'),
-      h('label', { for: 'pick-folder', class: 'button' }, 'Choose a folder…')),
+      h('button', { type: 'button', onclick: () => fileInput.click() }, 'Choose files…'),
+      h('button', { type: 'button', onclick: () => folderInput.click() }, 'Choose a folder…')),
     fileInput, folderInput);
   const batches = h('div', { class: 'batches' });
   replace(main, h('h1', {}, 'Upload'),
@@ -61,7 +62,6 @@ export function uploadView(main) {
       input.value = '';
     });
   }
-  zone.addEventListener('keydown', (event) => { if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); fileInput.click(); } });
 }
 
 async function batch(container, files) {
