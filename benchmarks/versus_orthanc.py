@@ -285,8 +285,9 @@ ORTHANC_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
 
 @contextlib.contextmanager
-def run_orthanc(workdir: Path, binary: str, plugin: Path | None) -> Iterator[Orthanc]:
-    """Orthanc with the benchmark's configuration: loopback only, its storage in ``workdir``, fsync on (as ours)."""
+def run_orthanc(workdir: Path, binary: str, plugin: Path | None, dicom_port: int | None = None) -> Iterator[Orthanc]:
+    """Orthanc with the benchmark's configuration: loopback only, its storage in ``workdir``, fsync on (as ours);
+    its DICOM port too when ``dicom_port`` is given (AE title ORTHANC, storage from any calling AE)."""
     port = free_port()
     storage = workdir / "orthanc"
     storage.mkdir(parents=True)
@@ -308,7 +309,11 @@ def run_orthanc(workdir: Path, binary: str, plugin: Path | None) -> Iterator[Ort
         "TcpNoDelay": True,
         "HttpThreadsCount": 50,
         "OrthancExplorerEnabled": False,
-        "DicomServerEnabled": False,
+        "DicomServerEnabled": dicom_port is not None,
+        "DicomPort": dicom_port or 4242,
+        "DicomAet": "ORTHANC",
+        "DicomAlwaysAllowStore": True,
+        "DicomCheckCalledAet": False,
         "WebDavEnabled": False,
         "SaveJobs": False,
         "LuaScripts": [],

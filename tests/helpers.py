@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pydicom.data import get_testdata_file
+from sqlalchemy import create_engine
+from sqlalchemy.sql.expression import Executable
 
 from dicom_api.config import Settings
 from dicom_api.db.migrate import upgrade
@@ -25,6 +28,7 @@ def sample(name: str) -> Path:
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+DEIDENTIFY_SECRET = "test-deidentify-secret-0123456789abcdef0123"
 
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
@@ -34,6 +38,7 @@ def settings_for(data_dir: Path, **overrides: object) -> Settings:
         "render_workers": 0,
         "admin_password": ADMIN_PASSWORD,
         "jwt_secret": JWT_SECRET,
+        "deidentify_secret": DEIDENTIFY_SECRET,
         **overrides,
     }
     if "database_url" not in values and (url := databases.database_url()):
@@ -67,6 +72,31 @@ def make_client(settings: Settings, *, as_user: str | None = "alice") -> Iterato
         if as_user:
             client.headers["Authorization"] = f"Bearer {add_user(client, as_user)}"
         yield client
+
+
+def run_sql(settings: Settings, statement: Executable) -> list[Any]:
+    """A statement straight on the database, behind the service's back."""
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(statement)
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def personal_token(
+    client: TestClient, session: dict[str, str], scope: str = "read", **fields: object
+) -> dict[str, Any]:
+    """A new personal access token made in the signed-in ``session`` (its Authorization header): the answer."""
+    body = {"name": f"{scope} tool", "scope": scope, **fields}
+    response = client.post("/users/me/tokens", json=body, headers=session)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 class SpyHasher:

@@ -28,6 +28,7 @@ FILE_ENDPOINTS: dict[str, tuple[str, str, dict[str, str]]] = {
     "get_file": ("GET", "/files/{id}", {}),
     "download_dicom": ("GET", "/files/{id}/dicom", {}),
     "attributes": ("GET", "/files/{id}/attributes", {}),
+    "download_deidentified": ("GET", "/files/{id}/deidentified", {}),
     "delete": ("DELETE", "/files/{id}", {}),
 }
 

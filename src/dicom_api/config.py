@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1024**3
+_HOST = r"([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"  # a name or an IPv4 or [IPv6] address, a port
+_ORIGIN = re.compile(r"https?://" + _HOST)
+_PUBLIC_URL = re.compile(r"https?://" + _HOST + r"(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 
 
 class Settings(BaseSettings):
@@ -63,8 +67,22 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
     workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
+    dimse_port: int | None = Field(
+        default=None, gt=0, lt=65536, description="Port of the DICOM C-STORE receiver (on `host`); unset: none runs."
+    )
+    dimse_ae_title: str = Field(
+        default="DICOMAPI", pattern=r"^[\x20-\x5b\x5d-\x7e]{1,16}$", description="The receiver's own AE title."
+    )
     log_level: str = "info"
     log_format: str = Field(default="text", pattern="^(text|json)$", description="text, or json: one object per line.")
+
+    # De-identification (see README "De-identification")
+    deidentify_secret: str = Field(
+        default="",
+        description="Secret from which each user's de-identification keys are derived, at least 32 bytes; on the "
+        "embedded default generated when unset and kept in <data_dir>/deidentify-secret, elsewhere needed for "
+        "de-identification (the same on every host).",
+    )
 
     # Authentication (see README "Users and tokens")
     jwt_secret: str = Field(
@@ -90,6 +108,19 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     login_max_failures_per_user: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
+    personal_token_max_days: int = Field(
+        default=365, ge=1, le=3650, description="Longest lifetime a personal access token may be given, in days."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may call the API from a "
+        "browser, or '*' for any; empty: CORS is off.",
+    )
+    public_url: str = Field(
+        default="",
+        description="The service's public base URL (e.g. https://pacs.example.org), for the absolute URLs it "
+        "answers with; empty: from a trusted proxy's X-Forwarded-Host, else the server's own address.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated IPs or CIDR networks of the reverse proxies whose X-Forwarded-For is "
@@ -111,11 +142,11 @@ class Settings(BaseSettings):
             raise ValueError("jwt_algorithm must be HS256, RS256 or ES256")
         return value
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "deidentify_secret")
     @classmethod
     def _strong_secret(cls, value: str) -> str:
         if value and len(value.encode()) < 32:
-            raise ValueError("jwt_secret must be at least 32 bytes; leave it unset to generate one")
+            raise ValueError("the secret must be at least 32 bytes; leave it unset to generate one")
         return value
 
     @field_validator("trusted_proxies")
@@ -127,6 +158,29 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"trusted_proxies: {item!r} is not an IP address or CIDR network") from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        origins = [part.strip() for part in value.split(",") if part.strip()]
+        if "*" in origins and len(origins) > 1:
+            raise ValueError("cors_origins: '*' stands alone")
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"cors_origins: {origin!r} is not an origin (scheme://host[:port], no path)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not _PUBLIC_URL.fullmatch(value):
+            raise ValueError("public_url must be http(s)://host[:port][/path], with no query or fragment")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
 
     @property
     def trusted_proxy_networks(self) -> list[str]:

@@ -105,6 +105,13 @@ class UndecodableImage(AppError):
     default_message = "The pixel data cannot be decoded."
 
 
+class BurnedInAnnotation(AppError):
+    """De-identification refused: the pixels may show identity, which removing attributes cannot clean."""
+
+    status_code = 422
+    default_message = "The image may show patient identity in its pixels."
+
+
 class RenderLimitExceeded(AppError):
     """A render went over its memory or time limit: the same image would again, so it is not worth retrying."""
 
@@ -126,6 +133,13 @@ class ServiceUnavailable(AppError):
 
     def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class NotConfigured(AppError):
+    """A feature that needs a setting this deployment lacks: the operator's to fix, not the client's."""
+
+    status_code = 503
+    default_message = "This feature is not configured on this server."
 
 
 class StorageError(AppError):

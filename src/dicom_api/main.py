@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dicom_api import __version__
+from dicom_api.api.cors import install_cors
 from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import UnhandledErrors, install_error_handlers
 from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, router
+from dicom_api.api.urls import RecordPeer
 from dicom_api.config import Settings
 from dicom_api.db.engine import durability_problems
 from dicom_api.logs import withhold_file_values
@@ -63,11 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.state.metrics = Metrics()
     app.add_middleware(UnhandledErrors)  # inside ObservabilityMiddleware: its 500s are logged and audited
+    install_cors(app, settings.cors_origin_list)  # its answers, preflights included, are logged too
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, actions=AUDITED)
     if settings.trusted_proxy_networks:
         # Outermost, so that the throttle, the audit trail and the logs all see the client's address: the
         # right-most address of X-Forwarded-For that is not a trusted proxy, and only from a trusted peer.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_networks)
+        app.add_middleware(RecordPeer, networks=settings.trusted_proxy_networks)  # sees the peer before it
     app.include_router(router)
     mount_swagger(app)
     return app

@@ -6,6 +6,7 @@ Token tests run on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,13 +20,24 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, update
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy import select, update
 
 from dicom_api.auth import passwords
 from dicom_api.config import Settings
-from dicom_api.db.models import LoginFailure, RefreshToken, User
-from tests.helpers import ADMIN_PASSWORD, JWT_SECRET, SpyHasher, add_user, login, make_client, sample, settings_for
+from dicom_api.db.models import LoginFailure, PersonalToken, RefreshToken, User
+from tests.helpers import (
+    ADMIN_PASSWORD,
+    JWT_SECRET,
+    SpyHasher,
+    add_user,
+    basic,
+    login,
+    make_client,
+    personal_token,
+    run_sql,
+    sample,
+    settings_for,
+)
 from tests.worlds import BACKENDS, World, backend_settings, bearer, populated
 
 CT = sample("CT_small.dcm")
@@ -70,17 +82,6 @@ def assert_unauthorized(response: Any, context: object = "") -> None:
 def at(address: str, client: TestClient) -> TestClient:
     """The same running client, reached from another client address."""
     return TestClient(client.app, client=(address, 40000))
-
-
-def run_sql(settings: Settings, statement: Executable) -> list[Any]:
-    """A statement straight on the database, behind the service's back."""
-    engine = create_engine(settings.database_url)
-    try:
-        with engine.begin() as connection:
-            result = connection.execute(statement)
-            return list(result) if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -308,6 +309,23 @@ def signed(world: World, key: str | bytes | None = JWT_SECRET, algorithm: str = 
     return "Bearer " + jwt.encode(claims(world, **overrides), key, algorithm=algorithm)
 
 
+def _personal(world: World, spoil: str) -> str:
+    """A personal access token of alice's, spoiled one way: the Authorization header to send."""
+    made = personal_token(world.client, world.alice, "write")
+    secret, row = made["token"], update(PersonalToken).where(PersonalToken.id == made["id"])
+    if spoil == "tampered":
+        return f"Bearer {secret[:-1]}{'A' if secret[-1] != 'A' else 'B'}"
+    if spoil == "expired":
+        run_sql(world.settings, row.values(expires_at=LONG_AGO))
+    elif spoil == "revoked":
+        assert world.client.delete(f"/users/me/tokens/{made['id']}", headers=world.alice).status_code == 204
+    elif spoil == "older version":  # made before a password change
+        run_sql(world.settings, row.values(user_version=PersonalToken.user_version - 1))
+    elif spoil == "another username":
+        return basic("bob", secret)["Authorization"]
+    return f"Bearer {secret}"
+
+
 # Each attack gives the Authorization header to send (None: no header at all).
 ATTACKS: dict[str, Callable[[World], str | None]] = {
     "no token": lambda _: None,
@@ -330,6 +348,16 @@ ATTACKS: dict[str, Callable[[World], str | None]] = {
     "revoked version": lambda w: signed(w, ver=1),
     "unknown subject": lambda w: signed(w, sub=uuid.uuid4().hex),
     "subject is a username": lambda w: signed(w, sub="alice"),
+    "personal token tampered": lambda w: _personal(w, "tampered"),
+    "personal token unknown": lambda _: f"Bearer dapi_{secrets.token_urlsafe(32)}",
+    "personal token expired": lambda w: _personal(w, "expired"),
+    "personal token revoked": lambda w: _personal(w, "revoked"),
+    "personal token from before a password change": lambda w: _personal(w, "older version"),
+    "basic with another username": lambda w: _personal(w, "another username"),
+    "basic with a session token": lambda w: basic("alice", w.alice["Authorization"].removeprefix("Bearer "))[
+        "Authorization"
+    ],
+    "basic malformed": lambda _: "Basic %%%",
 }
 
 

@@ -22,6 +22,8 @@ from tests.odd_files import DISTINCTIVE_NAME, refused_warning_file, warning_file
 def _read_every_route(client: TestClient, file_id: str) -> None:
     for path in (f"/files/{file_id}", f"/files/{file_id}/attributes", f"/download/png/{file_id}", "/files"):
         assert client.get(path).status_code < 500, path
+    assert client.get(f"/files/{file_id}/deidentified").status_code < 500
+    assert client.post(f"/files/{file_id}/deidentify").status_code < 500
     for group, element in (("0008", "0018"), ("0010", "0010"), ("0028", "1050"), ("0020", "0013"), ("0009", "1010")):
         params = {"file_id": file_id, "tag_group": group, "tag_element": element}
         assert client.get("/header_attribute", params=params).status_code < 500

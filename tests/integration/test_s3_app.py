@@ -70,3 +70,15 @@ def test_a_render_process_reads_the_frame_from_s3(s3_settings: Settings) -> None
         assert (first.status_code, last.status_code) == (200, 200), last.text
         assert first.content != last.content
         assert client.get(f"/download/png/{file_id}?frame=11").status_code == 400
+
+
+def test_a_deidentified_copy_on_s3(s3_client: TestClient, s3_endpoint: str, s3_bucket: str) -> None:
+    """De-identification reads the blob through the store's seekable range reader, and stores its copy there."""
+    file_id = _upload(s3_client, CT.read_bytes())
+    response = s3_client.post(f"/files/{file_id}/deidentify")
+    assert response.status_code == 201, response.text
+    copy_id = response.json()["file_id"]
+    assert sorted(s3_objects(s3_endpoint, s3_bucket)) == sorted([f"prefix/{file_id}", f"prefix/{copy_id}"])
+    copy = s3_client.get(f"/files/{copy_id}/dicom").content
+    assert b"CompressedSamples" not in copy
+    assert s3_client.get(f"/files/{file_id}/deidentified").content == copy  # one key, the same file

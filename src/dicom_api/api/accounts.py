@@ -16,7 +16,7 @@ from dicom_api.api.deps import (
     CurrentUser,
     Limit,
     Offset,
-    PrincipalDep,
+    SignedInPrincipal,
     identify,
     utc_instant,
 )
@@ -78,7 +78,7 @@ def me(user: CurrentUser) -> UserOut:
 
 
 async def change_my_password(
-    request: Request, body: PasswordChangeIn, principal: PrincipalDep, context: ContextDep
+    request: Request, body: PasswordChangeIn, principal: SignedInPrincipal, context: ContextDep
 ) -> Response:
     """Change your password; every token issued before stops working. Wrong current passwords are
     throttled like failed sign-ins, so a stolen token cannot be used to guess the password."""

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from dicom_api.errors import Forbidden, Unauthorized
+from dicom_api.api.credentials import presented
+from dicom_api.auth.personal_tokens import is_personal_token
+from dicom_api.errors import Forbidden
 from dicom_api.services.accounts import Account, AccountService, Principal
 from dicom_api.services.context import AppContext
 
@@ -54,21 +57,53 @@ AccountsDep = Annotated[AccountService, Depends(get_accounts, scope="function")]
 
 
 class BearerPrincipal(OAuth2PasswordBearer):
-    """The bearer token's verified claims as a Principal, in one dependency (each level of dependencies cost
-    a tenth of an attribute read). Whether the account still accepts the token is checked by the service the
-    handler calls (``check_account``), with the request's first database read, which then names the caller
-    for the audit trail. OpenAPI describes it as the OAuth2 password flow."""
+    """The caller as a Principal, in one dependency (each level of dependencies cost a tenth of an attribute
+    read): a session's JWT (`Bearer`), verified by its signature alone, or a personal access token, as `Bearer
+    dapi_...` or as the password of `Basic` (api/credentials.py), looked up in the database. Whether a
+    session's account still accepts its token is checked by the service the handler calls (``check_account``),
+    with the request's first database read, which then names the caller for the audit trail. OpenAPI
+    describes it as the OAuth2 password flow."""
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        token = await super().__call__(request)
-        if not token:  # auto_error=False: a missing token is our own 401 {"error"}, not FastAPI's
-            raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
+        authorization = request.headers.get("authorization") or ""
+        scheme, _, token = authorization.partition(" ")
         context: AppContext = request.app.state.context
-        return Principal(context.tokens.decode(token), lambda account: identify(request, account.id, account.username))
+        seen = partial(_seen, request)
+        if token and scheme.lower() == "bearer" and not is_personal_token(token):  # a session: no lookup
+            return Principal(context.tokens.decode(token), seen)
+        secret, username = presented(scheme, token)  # a personal access token, or a 401
+        principal = await context.run_blocking(context.personal_tokens.verify, secret, username, seen)
+        request.state.token_id = principal.personal_token_id  # the audit entry names it
+        return principal
 
 
 get_principal = BearerPrincipal(tokenUrl="/auth/token", auto_error=False)
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_write(principal: PrincipalDep) -> Principal:
+    """The principal of a caller that changes something: the one place a read-scoped personal token is refused."""
+    if not principal.can_write:
+        raise Forbidden("This personal access token has the read scope: it cannot store, delete or administer.")
+    return principal
+
+
+WriterPrincipal = Annotated[Principal, Depends(require_write)]
+
+
+async def require_session(principal: PrincipalDep) -> Principal:
+    """The principal of a signed-in session: a personal access token may not make more tokens or change the
+    password, so a leaked one cannot outlive its revocation or lock its owner out."""
+    if principal.personal_token_id is not None:
+        raise Forbidden("This needs a signed-in session (POST /auth/token), not a personal access token.")
+    return principal
+
+
+SignedInPrincipal = Annotated[Principal, Depends(require_session)]
+
+
+def _seen(request: Request, account: Account) -> None:
+    identify(request, account.id, account.username)
 
 
 def identify(request: Request, user_id: str, username: str) -> None:
@@ -84,7 +119,7 @@ async def get_current_user(principal: PrincipalDep, context: ContextDep) -> Acco
 CurrentUser = Annotated[Account, Depends(get_current_user)]
 
 
-async def get_admin(user: CurrentUser) -> Account:
+async def get_admin(user: CurrentUser, _writer: WriterPrincipal) -> Account:
     if user.role != "admin":
         raise Forbidden("This needs an admin account.")
     return user

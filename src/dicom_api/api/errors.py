@@ -18,13 +18,29 @@ from dicom_api.services.context import DATABASE_UNREACHABLE
 log = logging.getLogger("dicom_api.errors")
 
 
+# Path prefixes whose 401 also offers HTTP Basic (a personal access token as the password), with their realm:
+# DICOMweb clients (viewers, dcm4che, Orthanc) ask for Basic credentials only when the challenge names it.
+BASIC_REALMS: dict[str, str] = {"/dicomweb": "dicomweb"}
+
+
+def challenge(path: str) -> str:
+    """The WWW-Authenticate value of a 401 on ``path`` (RFC 9110 11.6.1)."""
+    for prefix, realm in BASIC_REALMS.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return f'Bearer, Basic realm="{realm}"'
+    return "Bearer"
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    return error_response(exc.status_code, exc.message, exc.headers)
+    headers = exc.headers
+    if "WWW-Authenticate" in headers:
+        headers = {**headers, "WWW-Authenticate": challenge(request.url.path)}
+    return error_response(exc.status_code, exc.message, headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

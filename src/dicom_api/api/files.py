@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep
+from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPrincipal
 from dicom_api.api.middleware import audited
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
@@ -20,7 +20,7 @@ FileId = Annotated[str, Path(description="The id returned by the upload (32 hexa
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-async def upload_dicom(request: Request, principal: PrincipalDep, context: ContextDep) -> JSONResponse:
+async def upload_dicom(request: Request, principal: WriterPrincipal, context: ContextDep) -> JSONResponse:
     """Store a DICOM file (multipart field `file`) and index its identifying attributes."""
     limit = context.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
@@ -108,7 +108,7 @@ async def file_attributes(file_id: FileId, principal: PrincipalDep, context: Con
     return JSONResponse(model, media_type="application/dicom+json")
 
 
-async def delete_file(request: Request, file_id: FileId, principal: PrincipalDep, context: ContextDep) -> Response:
+async def delete_file(request: Request, file_id: FileId, principal: WriterPrincipal, context: ContextDep) -> Response:
     """Delete the file, its stored blob and its cached renders."""
     # The audit entry commits with the delete.
     await context.run_blocking(context.files.delete, principal, file_id, audited(request, 204))

@@ -97,6 +97,7 @@ def _entry(scope: Scope, action: str, status: int, file_id: object) -> AuditEntr
         file_id=file_id if isinstance(file_id, str) and _FILE_ID.fullmatch(file_id) else None,
         client=client[0][:64] if client else None,
         request_id=state.get("request_id"),
+        token_id=state.get("token_id"),
     )
 
 

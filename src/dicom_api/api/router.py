@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, files
+from dicom_api.api import accounts, deidentify, files, intake, personal_tokens
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -16,6 +16,8 @@ from dicom_api.api.schemas import (
     FileOut,
     HeaderAttributeOut,
     HealthOut,
+    PersonalTokenCreatedOut,
+    PersonalTokenListOut,
     TokenOut,
     UploadOut,
     UserListOut,
@@ -26,8 +28,8 @@ _DESCRIBED = {
     400: "Invalid parameter or input", 401: "Missing, invalid or expired bearer token",
     403: "Not allowed for this account", 404: "Not found", 409: "Conflicts with the current state",
     413: "Upload larger than the limit", 415: "Not multipart/form-data",
-    422: "Pixel data that cannot be decoded", 429: "Too many failed sign-in attempts",
-    503: "Database or blob store unreachable",
+    422: "Pixel data that cannot be decoded, or pixels that may show identity", 429: "Too many failed sign-in attempts",
+    503: "Database or blob store unreachable, or a feature this server is not configured for",
 }  # fmt: skip
 
 
@@ -42,6 +44,7 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
     "type": "object", "required": ["file"], "properties": {"file": _FILE_FIELD}}}}}}  # fmt: skip
 _PNG = {200: {"content": {"image/png": {}}, "description": "The rendered frame"}, 304: {"description": "Not modified"}}
 _DICOM = {200: {"content": {"application/dicom": {}}, "description": "The original file, byte for byte"}}
+_DEIDENTIFIED = {200: {"content": {"application/dicom": {}}, "description": "The file de-identified, not stored"}}
 _DICOM_JSON = {200: {"content": {"application/dicom+json": {}}, "description": "The header, DICOM JSON Model"}}
 
 router = APIRouter()
@@ -59,6 +62,8 @@ add("/header_attribute", files.header_attribute, methods=["GET"], tags=["contrac
 # Files
 add("/files", files.list_files, methods=["GET"], tags=["files"], response_model=FileListOut,
     responses=_errors(400, 401))
+add("/files/lookup", intake.lookup_files, methods=["POST"], tags=["files"], response_model=intake.LookupOut,
+    responses=_errors(400, 401))
 add("/files/{file_id}", files.get_file, methods=["GET"], tags=["files"], response_model=FileOut,
     responses=_errors(401, 404))
 add("/files/{file_id}/dicom", files.download_dicom, methods=["GET"], tags=["files"],
@@ -67,6 +72,12 @@ add("/files/{file_id}/attributes", files.file_attributes, methods=["GET"], tags=
     responses=_errors(401, 404, 422, extra=_DICOM_JSON))  # type: ignore[arg-type]
 add("/files/{file_id}", files.delete_file, methods=["DELETE"], status_code=204, tags=["files"],
     responses=_errors(401, 404))
+
+# De-identification (PS3.15 Annex E)
+add("/files/{file_id}/deidentify", deidentify.deidentify, methods=["POST"], status_code=201, tags=["deidentify"],
+    response_model=UploadOut, responses=_errors(400, 401, 403, 404, 422, 503))
+add("/files/{file_id}/deidentified", deidentify.download_deidentified, methods=["GET"], tags=["deidentify"],
+    responses=_errors(400, 401, 404, 422, 503, extra=_DEIDENTIFIED))  # type: ignore[arg-type]
 
 # Sign-in
 add("/auth/token", accounts.sign_in, methods=["POST"], tags=["auth"], response_model=TokenOut,
@@ -81,6 +92,12 @@ add("/auth/register", accounts.register, methods=["POST"], status_code=201, tags
 add("/users/me", accounts.me, methods=["GET"], tags=["users"], response_model=UserOut, responses=_errors(401))
 add("/users/me/password", accounts.change_my_password, methods=["POST"], status_code=204, tags=["users"],
     responses=_errors(400, 401))
+add("/users/me/tokens", personal_tokens.create_token, methods=["POST"], status_code=201, tags=["users"],
+    response_model=PersonalTokenCreatedOut, responses=_errors(400, 401, 403, 409))
+add("/users/me/tokens", personal_tokens.list_tokens, methods=["GET"], tags=["users"],
+    response_model=PersonalTokenListOut, responses=_errors(401, 403))
+add("/users/me/tokens/{token_id}", personal_tokens.revoke_token, methods=["DELETE"], status_code=204, tags=["users"],
+    responses=_errors(401, 403, 404))
 add("/users", accounts.create_user, methods=["POST"], status_code=201, tags=["users"], response_model=UserOut,
     responses=_errors(400, 401, 403, 409))
 add("/users", accounts.list_users, methods=["GET"], tags=["users"], response_model=UserListOut,
@@ -89,6 +106,14 @@ add("/users/{user_id}", accounts.update_user, methods=["PATCH"], tags=["users"],
     responses=_errors(400, 401, 403, 404, 409))
 add("/users/{user_id}", accounts.delete_user, methods=["DELETE"], status_code=204, tags=["users"],
     responses=_errors(401, 403, 404, 409))
+
+# Remote AEs that may push to the C-STORE receiver
+add("/admin/aes", intake.list_aes, methods=["GET"], tags=["admin"], response_model=intake.RemoteAEListOut,
+    responses=_errors(401, 403))
+add("/admin/aes", intake.add_ae, methods=["POST"], status_code=201, tags=["admin"], response_model=intake.RemoteAEOut,
+    responses=_errors(400, 401, 403, 404, 409))
+add("/admin/aes/{ae_title}", intake.remove_ae, methods=["DELETE"], status_code=204, tags=["admin"],
+    responses=_errors(400, 401, 403, 404))
 
 # Operations
 add("/audit", accounts.read_audit, methods=["GET"], tags=["audit"], response_model=AuditListOut,
@@ -101,7 +126,7 @@ add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 # fmt: on
 
-# What the audit trail records: every access to patient data, and every sign-in.
+# What the audit trail records: every access to patient data, every sign-in, every personal token made or revoked.
 AUDITED: dict[Callable[..., Any], str] = {
     files.upload_dicom: "upload",
     files.download_png: "download_png",
@@ -111,5 +136,9 @@ AUDITED: dict[Callable[..., Any], str] = {
     files.download_dicom: "download_original",
     files.file_attributes: "read_attributes",
     files.delete_file: "delete",
+    deidentify.deidentify: "deidentify",
+    deidentify.download_deidentified: "download_deidentified",
     accounts.sign_in: "login",
+    personal_tokens.create_token: "token_create",
+    personal_tokens.revoke_token: "token_revoke",
 }

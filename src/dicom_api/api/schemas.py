@@ -1,11 +1,11 @@
-"""Response bodies as the OpenAPI document shows them."""
+"""Request and response bodies as the OpenAPI document shows them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorOut(BaseModel):
@@ -14,6 +14,25 @@ class ErrorOut(BaseModel):
 
 class UploadOut(BaseModel):
     file_id: str = Field(pattern="^[0-9a-f]{32}$", examples=["3f2b8a61c9d04e7fa1b2c3d4e5f60718"])
+
+
+class DeidentifyIn(BaseModel):
+    """Options of PS3.15 Annex E for one de-identification; an empty body is the Basic Profile alone."""
+
+    model_config = ConfigDict(extra="forbid")
+    options: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Any of retain_full_dates, retain_modified_dates, retain_patient_characteristics, "
+        "retain_device_identity, retain_institution_identity, retain_uids, retain_safe_private, clean_descriptors, "
+        "clean_structured_content, and accept_burned_in (your word that the pixels show no identity).",
+        examples=[["retain_patient_characteristics", "clean_descriptors"]],
+    )
+    key: str | None = Field(
+        default=None,
+        pattern="^[A-Za-z0-9._-]{1,64}$",
+        description="A label of your own for a separate UID mapping (a research project); default: your default key.",
+    )
 
 
 class AttributeOut(BaseModel):
@@ -122,6 +141,7 @@ class AuditEventOut(BaseModel):
     outcome: str
     status: int
     request_id: str | None
+    token_id: str | None = Field(description="The personal access token used (or created, or revoked), if any.")
     hash: str
 
 
@@ -130,3 +150,31 @@ class AuditListOut(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class PersonalTokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["orthanc-sync"])
+    scope: Literal["read", "write"] = Field(description="read: query and download; write: also store and delete.")
+    expires_in_days: int | None = Field(
+        default=None, ge=1, description="Lifetime in days, up to the service's maximum; default 90 (or the maximum)."
+    )
+
+
+class PersonalTokenOut(BaseModel):
+    id: str
+    name: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = Field(description="The last use, to the minute.")
+
+
+class PersonalTokenCreatedOut(PersonalTokenOut):
+    token: str = Field(
+        description="The secret: shown this once. Send it as `Authorization: Bearer <token>`, or as the "
+        "password of HTTP Basic with your username."
+    )
+
+
+class PersonalTokenListOut(BaseModel):
+    items: list[PersonalTokenOut]

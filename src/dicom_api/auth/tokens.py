@@ -104,15 +104,15 @@ class TokenCodec:
         raise Unauthorized("The token is not valid.")
 
 
-def load_or_create_secret(data_dir: Path) -> str:
+def load_or_create_secret(data_dir: Path, name: str = SECRET_FILE) -> str:
     """The embedded set-up's signing key: made once, kept owner-only in the data folder across restarts.
 
     Written to a temporary file and linked into place, so a concurrent reader never sees a partial key.
     """
-    path = data_dir / SECRET_FILE
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = data_dir / f"{SECRET_FILE}.{uuid.uuid4().hex}.tmp"
+        tmp = data_dir / f"{name}.{uuid.uuid4().hex}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fp:
             fp.write(secrets.token_urlsafe(48))

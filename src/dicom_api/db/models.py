@@ -70,7 +70,35 @@ class DicomFile(Base):
     # Where elements after Pixel Data start (e.g. Data Set Trailing Padding), when there are any.
     trailer_offset: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_files_created_at_id", "created_at", "id"),)
+    # Searched by QIDO-RS (PS3.18 10.6); study and series rows are these grouped, so they cannot disagree.
+    index_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # see services/reindex.py
+    study_time: Mapped[str | None] = mapped_column(String(16))  # (0008,0030) Study Time, TM
+    accession_number: Mapped[str | None] = mapped_column(String(16))  # (0008,0050) Accession Number, SH
+    referring_physician_name: Mapped[str | None] = mapped_column(String(324))  # (0008,0090) PN
+    referring_physician_name_upper: Mapped[str | None] = mapped_column(String(324))  # the same, for matching
+    patient_name_upper: Mapped[str | None] = mapped_column(String(324))  # (0010,0010) upper case, for matching
+    timezone_offset: Mapped[str | None] = mapped_column(String(16))  # (0008,0201) Timezone Offset From UTC, SH
+    study_description: Mapped[str | None] = mapped_column(String(64))  # (0008,1030) Study Description, LO
+    patient_birth_date: Mapped[str | None] = mapped_column(String(8))  # (0010,0030) Patient's Birth Date, DA
+    patient_sex: Mapped[str | None] = mapped_column(String(16))  # (0010,0040) Patient's Sex, CS
+    study_id: Mapped[str | None] = mapped_column(String(16))  # (0020,0010) Study ID, SH
+    series_date: Mapped[str | None] = mapped_column(String(8))  # (0008,0021) Series Date, DA
+    series_time: Mapped[str | None] = mapped_column(String(16))  # (0008,0031) Series Time, TM
+    series_description: Mapped[str | None] = mapped_column(String(64))  # (0008,103E) Series Description, LO
+    series_number: Mapped[int | None] = mapped_column(Integer)  # (0020,0011) Series Number, IS
+    pps_start_date: Mapped[str | None] = mapped_column(String(8))  # (0040,0244) Performed Procedure Step Start Date
+    pps_start_time: Mapped[str | None] = mapped_column(String(16))  # (0040,0245) ... Start Time, TM
+    instance_number: Mapped[int | None] = mapped_column(Integer)  # (0020,0013) Instance Number, IS
+    bits_allocated: Mapped[int | None] = mapped_column(Integer)  # (0028,0100) Bits Allocated, US
+
+    __table_args__ = (
+        Index("ix_files_created_at_id", "created_at", "id"),
+        Index("ix_files_owner_id_sha256", "owner_id", "sha256"),  # which of these files does the caller have
+        # QIDO-RS: an owner's studies, series and instances in order; STOW-RS: an owner's SOP instance.
+        Index("ix_files_owner_hierarchy", "owner_id", "study_instance_uid", "series_instance_uid", "sop_instance_uid"),
+        Index("ix_files_owner_sop", "owner_id", "sop_instance_uid"),
+        Index("ix_files_index_version", "index_version"),
+    )
 
 
 class User(Base):
@@ -98,6 +126,24 @@ class RefreshToken(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PersonalToken(Base):
+    """A personal access token, stored as SHA-256 (auth/personal_tokens.py). It carries the account's token
+    version at its creation: a password change or a disabling bumps the account's, and it stops working."""
+
+    __tablename__ = "personal_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # server-made UUID hex, shown and audited
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))  # "read" or "write"
+    user_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -130,6 +176,7 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     status: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(String(32), index=True)  # the personal token used, if any
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -142,3 +189,15 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class RemoteAE(Base):
+    """A DICOM application entity allowed to push instances to the C-STORE receiver (PS3.7 9.1.1), and the
+    account whose store receives them. Registered by an admin; any other calling AE title is rejected."""
+
+    __tablename__ = "remote_aes"
+
+    ae_title: Mapped[str] = mapped_column(String(16), primary_key=True)  # Calling AE Title (PS3.8 9.3.2), AE
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str | None] = mapped_column(String(255))  # when set, associations only from this address
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

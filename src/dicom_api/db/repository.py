@@ -33,6 +33,11 @@ class FileRepository:
         )
         return self.session.scalars(query.limit(limit).offset(offset)).all()
 
+    def stored(self, checksums: Sequence[str]) -> set[str]:
+        """Which of these SHA-256 checksums belong to a file of the owner."""
+        query = select(DicomFile.sha256).where(DicomFile.owner_id == self.owner_id, DicomFile.sha256.in_(checksums))
+        return set(self.session.scalars(query.distinct()))
+
     def count(self) -> int:
         query = select(func.count()).select_from(DicomFile).where(DicomFile.owner_id == self.owner_id)
         return int(self.session.scalar(query) or 0)

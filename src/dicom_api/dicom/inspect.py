@@ -23,6 +23,7 @@ from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 from dicom_api.dicom.deflated import inflated, is_deflated, read_file_meta
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.nesting import check_sequence_depth
+from dicom_api.dicom.qido_attributes import indexed_values
 from dicom_api.dicom.structure import ITEM_WEIGHT, TOO_MANY_ELEMENTS, count_elements, header_budget
 from dicom_api.errors import InvalidDicom, PayloadTooLarge, UndecodableImage
 
@@ -69,6 +70,8 @@ class DicomSummary:
     has_preamble: bool
     header_length: int  # bytes before Pixel Data (or the whole file): a header-only read needs no more
     pixel_data: PixelDataInfo | None
+    # What QIDO-RS searches and returns (qido_attributes.indexed_values), by tag.
+    indexed: dict[int, str | int | None] = field(default_factory=dict, repr=False, compare=False)
     # The parsed header (the elements before Pixel Data), every value loaded; None when a value was too large
     # to keep.
     header: FileDataset | None = field(default=None, repr=False, compare=False)
@@ -345,6 +348,7 @@ def _summarise(ds: FileDataset, has_preamble: bool, header_length: int, pixel: P
         has_preamble=has_preamble,
         header_length=header_length,
         pixel_data=pixel,
+        indexed=indexed_values(ds),
     )
 
 

@@ -50,15 +50,24 @@ Account = User  # the users table's row: what the routes are handed of an accoun
 @dataclass(frozen=True)
 class Principal:
     """Who asks: a bearer token's verified claims, and what to tell once their account is known (the audit
-    trail names the caller even when the request is then refused)."""
+    trail names the caller even when the request is then refused).
+
+    ``scope`` is "write" for a signed-in session, a personal access token's own ("read" or "write");
+    ``personal_token_id`` names that token (None for a session), for the audit trail."""
 
     claims: Claims
     seen: Callable[[User], None] = lambda _account: None
+    scope: str = "write"
+    personal_token_id: str | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == "write"
 
 
 def check_account(account: User | None, principal: Principal) -> User:
     """The one account check: the token's account, if it still exists, is active and has not revoked its
-    tokens since. Every request with a bearer token goes through here."""
+    tokens since. Every request with a session's token or a personal access token goes through here."""
     if account is None or not account.is_active or account.token_version != principal.claims.version:
         raise Unauthorized("The token is no longer valid.")
     principal.seen(account)

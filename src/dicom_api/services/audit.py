@@ -45,6 +45,7 @@ class AuditEntry:
     file_id: str | None = None
     client: str | None = None
     request_id: str | None = None
+    token_id: str | None = None  # the personal access token the request was made with (or made, or revoked)
 
 
 _TEXT_LIMIT = 64  # the audit columns' length
@@ -63,6 +64,8 @@ def clean(entry: AuditEntry) -> AuditEntry:
 
 def entry_hash(prev_hash: str, seq: int, at: datetime, entry: AuditEntry) -> str:
     fields = {"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="microseconds"), **entry.__dict__}
+    if fields["token_id"] is None:  # hashed as before the field existed: older entries still verify
+        del fields["token_id"]
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 

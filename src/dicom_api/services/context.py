@@ -21,6 +21,8 @@ from dicom_api.services.audit import AuditLog
 from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.personal_tokens import PersonalTokens
+from dicom_api.services.qido import Qido
 from dicom_api.services.readiness import Readiness
 from dicom_api.services.render_pool import MIB, RenderPool
 from dicom_api.services.rendering import AdvisoryLocks, NoLocks, PngCache, Renderer, RenderLocks, open_worker_store
@@ -48,6 +50,8 @@ class AppContext:
     throttle: LoginThrottle
     audit: AuditLog
     files: Files  # the read path: every route that reads or changes a file
+    personal_tokens: PersonalTokens
+    qido: Qido  # QIDO-RS searches, and the instances WADO-RS and STOW-RS look up by UID
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
     readiness: Readiness  # whether the database and the blob store answer
@@ -91,6 +95,8 @@ class AppContext:
             ),
             audit=audit,
             files=Files(lookups, store, headers, partial(transaction, sessions), audit),
+            personal_tokens=PersonalTokens(partial(transaction, sessions), settings.personal_token_max_days),
+            qido=Qido(partial(transaction, sessions)),
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
             readiness=Readiness(engine, store),

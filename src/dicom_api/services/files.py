@@ -23,6 +23,7 @@ from dicom_api.errors import AttributeNotFound, FileNotFound
 from dicom_api.services.accounts import Principal, check_account
 from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.qido import INDEX_VERSION, indexed_columns
 from dicom_api.services.rendering import RENDERS
 from dicom_api.storage import BlobStore
 
@@ -183,6 +184,8 @@ def _row(file_id: str, size: int, sha256: str, s: DicomSummary) -> DicomFile:
         pixel_data_vr=pixel.vr if pixel else None,
         pixel_data_length=pixel.length if pixel else None,
         trailer_offset=_trailer_start(pixel, size),
+        index_version=INDEX_VERSION,  # QIDO-RS: what services/qido.py searches
+        **indexed_columns(s.indexed),
     )
 
 

@@ -1,0 +1,18 @@
+"""A personal access token as a request presents it in its Authorization header: as a bearer token (told
+apart from a session's JWT by its prefix) or as the password of HTTP Basic (RFC 7617) with the username, the
+way tools such as dcm4che (`-u user:token`) and Orthanc (`Username`/`Password`) send it."""
+
+from __future__ import annotations
+
+from dicom_api.auth.personal_tokens import basic_credentials
+from dicom_api.errors import Unauthorized
+
+
+def presented(scheme: str, value: str) -> tuple[str, str | None]:
+    """The personal token and the username HTTP Basic named (None for a bearer token); 401 for anything else."""
+    if value and scheme.lower() == "bearer":
+        return value, None
+    if value and scheme.lower() == "basic":
+        username, token = basic_credentials(value)
+        return token, username
+    raise Unauthorized("A bearer token is required: POST /auth/token to get one.")
