@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPrincipal
@@ -39,23 +39,22 @@ async def upload_dicom(request: Request, principal: WriterPrincipal, context: Co
 
 
 async def download_png(
-    request: Request,
     file_id: FileId,
     principal: PrincipalDep,
     context: ContextDep,
     frame: Annotated[int, Query(ge=1, le=2**31 - 1, description="1-based frame number.")] = 1,  # IS: 32 bits
     window_center: Annotated[float | None, Query(description="VOI window centre (with window_width).")] = None,
     window_width: Annotated[float | None, Query(gt=0, description="VOI window width (with window_center).")] = None,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """The image rendered as an 8-bit PNG: grey for monochrome, RGB for colour."""
-    if_none_match = request.headers.get("if-none-match")  # HTTP's own validator (RFC 9110 13.1.2), not a parameter
     row = await context.run_blocking(context.files.open, principal, file_id)
     render = render_request(row.id, row.header_length, frame, window_center, window_width)
     etag = render.etag(row.sha256)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    png = await context.renderer.png(render)
+    png = await context.renderer.image(render)
     headers["Content-Disposition"] = f'attachment; filename="{row.id}.png"'
     return Response(png, media_type="image/png", headers=headers)
 

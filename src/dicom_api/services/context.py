@@ -19,6 +19,8 @@ from dicom_api.dicom.limits import DicomLimits
 from dicom_api.services.accounts import AccountService
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.blocking import RunBlocking
+from dicom_api.services.dicomweb_retrieve import MetadataCache, Retrieve
+from dicom_api.services.dicomweb_store import DicomwebStore
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.personal_tokens import PersonalTokens
@@ -52,8 +54,10 @@ class AppContext:
     files: Files  # the read path: every route that reads or changes a file
     personal_tokens: PersonalTokens
     qido: Qido  # QIDO-RS searches, and the instances WADO-RS and STOW-RS look up by UID
+    dicomweb_store: DicomwebStore  # STOW-RS, QIDO-RS and DELETE under /dicomweb
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
+    retrieve: Retrieve  # WADO-RS: the caller's instances, metadata, frames and bulk data
     readiness: Readiness  # whether the database and the blob store answer
 
     @classmethod
@@ -78,6 +82,8 @@ class AppContext:
         locks: RenderLocks = AdvisoryLocks(engine) if postgres else NoLocks()
         png_cache = PngCache(settings.render_cache_mib * MIB)
         audit = AuditLog(sessions)
+        files = Files(lookups, store, headers, partial(transaction, sessions), audit)
+        qido = Qido(partial(transaction, sessions))
         return cls(
             settings=settings,
             engine=engine,
@@ -94,11 +100,13 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=audit,
-            files=Files(lookups, store, headers, partial(transaction, sessions), audit),
+            files=files,
             personal_tokens=PersonalTokens(partial(transaction, sessions), settings.personal_token_max_days),
-            qido=Qido(partial(transaction, sessions)),
+            qido=qido,
+            dicomweb_store=DicomwebStore(files, qido, partial(transaction, sessions), settings.stow_duplicates),
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
+            retrieve=Retrieve(files, qido, run_blocking, limits, MetadataCache(settings.metadata_cache_mib * MIB)),
             readiness=Readiness(engine, store),
         )
 
