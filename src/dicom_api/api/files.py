@@ -141,7 +141,7 @@ def live() -> dict[str, str]:
 
 def ready(context: ContextDep) -> dict[str, str]:
     """The database and the blob store are reachable (503 otherwise)."""
-    context.check_ready()
+    context.readiness.check()
     return {"status": "ok"}
 
 

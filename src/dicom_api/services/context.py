@@ -7,8 +7,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property, partial
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
@@ -16,7 +16,6 @@ from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory, transaction
 from dicom_api.db.lookups import Lookups
 from dicom_api.dicom.limits import DicomLimits
-from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.blocking import RunBlocking
@@ -26,6 +25,7 @@ from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.personal_tokens import PersonalTokens
 from dicom_api.services.qido import Qido
+from dicom_api.services.readiness import Readiness
 from dicom_api.services.render_pool import MIB, RenderPool
 from dicom_api.services.rendering import AdvisoryLocks, NoLocks, PngCache, Renderer, RenderLocks, open_worker_store
 from dicom_api.services.signin import LoginThrottle, PasswordWork, SignIn
@@ -58,6 +58,7 @@ class AppContext:
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
     retrieve: Retrieve  # WADO-RS: the caller's instances, metadata, frames and bulk data
+    readiness: Readiness  # whether the database and the blob store answer
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -106,6 +107,7 @@ class AppContext:
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
             retrieve=Retrieve(files, qido, run_blocking, limits, MetadataCache(settings.metadata_cache_mib * MIB)),
+            readiness=Readiness(engine, store),
         )
 
     def transaction(self) -> AbstractContextManager[Session]:
@@ -126,18 +128,6 @@ class AppContext:
         must not hold a connection before they get here)."""
         with self.transaction() as session:
             yield self.account_service(session)
-
-    def check_ready(self) -> None:
-        """Raise ServiceUnavailable unless the database and the blob store both answer."""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            raise ServiceUnavailable("The database is unreachable.") from None
-        try:
-            self.store.exists("0" * 32)  # any answer, found or not, shows the store is reachable
-        except Exception:
-            raise ServiceUnavailable("The blob store is unreachable.") from None
 
     def close(self) -> None:
         self.audit.close()
