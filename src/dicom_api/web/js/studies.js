@@ -4,6 +4,8 @@ import { confirmDialog, field, h, replace, toast } from './dom.js';
 import { TAG, date, path, value, values } from './dicom.js';
 
 const PAGE = 25;
+// Series of documents and references, not images: no thumbnail is asked for (it could only be refused).
+const NO_PIXELS = new Set(['SR', 'KO', 'PR', 'DOC', 'REG', 'SEG', 'RTSTRUCT', 'RTPLAN']);
 
 function dicomDate(text) { return text ? text.replaceAll('-', '') : ''; }
 
@@ -105,8 +107,11 @@ export async function studyView(main, study) {
   const grid = h('ul', { class: 'series-grid' }, series.map((item) => {
     const uid = value(item, TAG.SeriesInstanceUID);
     const label = `${value(item, TAG.Modality)} ${value(item, TAG.SeriesNumber) || ''} ${value(item, TAG.SeriesDescription) || ''}`.trim();
+    const picture = NO_PIXELS.has(value(item, TAG.Modality))
+      ? h('span', { class: 'no-image' }, value(item, TAG.Modality))
+      : h('img', { alt: '', width: 128, height: 128, 'data-src': `/dicomweb/studies/${path(study, 'series', uid)}/thumbnail` });
     return h('li', {}, h('a', { href: `#/studies/${path(study)}/series/${path(uid)}`, class: 'series-card' },
-      h('img', { alt: '', width: 128, height: 128, 'data-src': `/dicomweb/studies/${path(study, 'series', uid)}/thumbnail` }),
+      picture,
       h('span', { class: 'title' }, label || 'Series'),
       h('span', { class: 'hint' }, `${value(item, TAG.SeriesInstances) || '?'} image(s)`)));
   }));
