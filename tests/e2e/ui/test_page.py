@@ -101,6 +101,7 @@ def test_a_user_uploads_views_inspects_and_deletes(
     assert PATIENT in name.inner_text()
     tab.get_by_label("Search the header").fill("0008,0060")
     tab.locator(".inspector li[data-tag='00080060']").wait_for()
+    tab.get_by_label("Search the header").fill("")  # the whole header again, for the screenshot
     shoot(tab, "viewer")
     tab.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright: the header goes below
     shoot(tab, "viewer-tablet")
