@@ -9,7 +9,7 @@ from fastapi import Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPrincipal
-from dicom_api.api.middleware import audited
+from dicom_api.api.middleware import audited, stored
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
 from dicom_api.errors import InvalidParameter, PayloadTooLarge
@@ -30,9 +30,12 @@ async def upload_dicom(request: Request, principal: WriterPrincipal, context: Co
     # One blocking call checks the account, validates, stores and indexes, and commits the audit entry.
     entry = audited(request, 201)
     row = await context.run_blocking(context.files.ingest, principal, spooled.path, spooled.size, spooled.sha256, entry)
-    request.state.audit_committed = True
-    request.app.state.metrics.uploads.inc()
-    request.app.state.metrics.bytes_stored.inc(row.size_bytes)
+    return created(request, row)
+
+
+def created(request: Request, row: StoredFile) -> JSONResponse:
+    """201 naming a file just stored as a new file of the caller's, counted once its audit entry committed."""
+    stored(request, row.size_bytes)
     return JSONResponse(
         UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
     )
