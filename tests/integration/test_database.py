@@ -257,3 +257,32 @@ def test_a_hostile_username_is_stored_clean_and_an_entry_refused_holds_up_no_oth
     assert sorted(e.file_id for e in events if e.action == "read_attribute") == [f"{i:032x}" for i in range(5)]
     assert log.verify() == []
     log.close()
+
+
+_FIRST_READ = """
+import sys
+from datetime import UTC, datetime
+from sqlalchemy import insert
+from dicom_api.db.engine import make_engine
+from dicom_api.db.lookups import Lookups
+from dicom_api.db.models import User
+
+engine = make_engine(sys.argv[1])
+with engine.begin() as connection:  # Core only: nothing here configures the ORM's mappers
+    connection.execute(insert(User.__table__).values(
+        id="u" * 32, username="first", password_hash="x", role="user", is_active=True, token_version=3,
+        created_at=datetime.now(UTC)))
+account, _ = Lookups(engine).account_and_file("u" * 32, None)
+print(account.username, account.is_active, account.token_version)
+"""
+
+
+def test_a_process_whose_first_read_is_the_lookup_gets_usable_rows(tmp_path: Path) -> None:
+    """A new server's first request may be a file read, before any session has configured the mappers."""
+    url = f"sqlite:///{tmp_path / 'first.sqlite3'}"
+    upgrade(url)
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", _FIRST_READ, url], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["first", "True", "3"]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, Table, and_, bindparam, select
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class
 
 from dicom_api.db.models import Base, DicomFile, User
@@ -33,6 +34,9 @@ _EXISTS = select(_FILES.c.id).where(_FILES.c.id == bindparam("file_id"))  # any 
 
 class Lookups:
     def __init__(self, engine: Engine) -> None:
+        # The rows below are built by the mappers, which a session configures on first use: a process whose
+        # first request reads through here would otherwise get instances without attribute instrumentation.
+        configure_mappers()
         self._engine = engine
 
     def account_and_file(self, user_id: str, file_id: str | None) -> tuple[User | None, DicomFile | None]:
