@@ -38,6 +38,11 @@ class FileRepository:
         query = select(DicomFile.sha256).where(DicomFile.owner_id == self.owner_id, DicomFile.sha256.in_(checksums))
         return set(self.session.scalars(query.distinct()))
 
+    def having(self, file_ids: Sequence[str]) -> set[str]:
+        """Which of these file ids are the owner's."""
+        query = select(DicomFile.id).where(DicomFile.owner_id == self.owner_id, DicomFile.id.in_(file_ids))
+        return set(self.session.scalars(query))
+
     def count(self) -> int:
         query = select(func.count()).select_from(DicomFile).where(DicomFile.owner_id == self.owner_id)
         return int(self.session.scalar(query) or 0)
@@ -186,6 +191,7 @@ class AuditRepository:
         user_id: str | None,
         file_id: str | None,
         action: str | None,
+        share_id: str | None = None,
         since: datetime | None,
         until: datetime | None,
         limit: int,
@@ -198,6 +204,8 @@ class AuditRepository:
             conditions.append(AuditEvent.file_id == file_id)
         if action:
             conditions.append(AuditEvent.action == action)
+        if share_id:
+            conditions.append(AuditEvent.share_id == share_id)
         if since:
             conditions.append(AuditEvent.at >= since)
         if until:

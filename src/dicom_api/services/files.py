@@ -19,7 +19,7 @@ from dicom_api.db.repository import FileRepository
 from dicom_api.dicom.attributes import bulk_element_json, dicom_json_model, element_json, find_element, parse_tag_part
 from dicom_api.dicom.inspect import DicomSummary, Header, PixelDataInfo, inspect_dicom
 from dicom_api.dicom.render import render_header
-from dicom_api.errors import AttributeNotFound, FileNotFound
+from dicom_api.errors import AttributeNotFound, FileNotFound, Forbidden
 from dicom_api.services.accounts import Principal, check_account
 from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.headers import HeaderCache
@@ -60,7 +60,7 @@ class Files:
         """The bearer's file, or FileNotFound; one database read for both the account and the file."""
         found, row = self.lookups.account_and_file(principal.claims.subject, file_id if _is_file_id(file_id) else None)
         check_account(found, principal)
-        if row is None:
+        if row is None or not principal.may_read(row.id):
             raise FileNotFound()
         return row
 
@@ -108,6 +108,8 @@ class Files:
 
     def list(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[StoredFile], int]:
         account = self.account(principal)
+        if principal.share is not None:  # api/deps.py refuses it first; a list must never leak past a share
+            raise Forbidden("A share link opens its own files only.")
         with self.transaction() as session:
             files = FileRepository(session, account.id)
             return files.list(limit=limit, offset=offset), files.count()
@@ -119,6 +121,8 @@ class Files:
         consumed. Returns once the row and its audit entry (``audit`` of the new id) are committed together."""
         try:
             account = self.account(principal)
+            if principal.share is not None:  # the routes refuse it first; a share link must never store
+                raise Forbidden("A share link cannot store files.")
             summary = inspect_dicom(staged, self.headers.limits)
             file_id = uuid.uuid4().hex
             self.store.put_file(file_id, staged)
