@@ -54,7 +54,7 @@ async def download_png(
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    png = await context.renderer.png(render)
+    png = await context.renderer.image(render)
     headers["Content-Disposition"] = f'attachment; filename="{row.id}.png"'
     return Response(png, media_type="image/png", headers=headers)
 
@@ -122,7 +122,7 @@ def live() -> dict[str, str]:
 
 def ready(context: ContextDep) -> dict[str, str]:
     """The database and the blob store are reachable (503 otherwise)."""
-    context.check_ready()
+    context.readiness.check()
     return {"status": "ok"}
 
 

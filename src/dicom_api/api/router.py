@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, deidentify, files, intake, personal_tokens, shares
+from dicom_api.api import accounts, deidentify, dicomweb, dicomweb_retrieve, files, intake, personal_tokens, shares
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -149,6 +149,10 @@ add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 # fmt: on
 
+# DICOMweb (PS3.18): QIDO-RS, STOW-RS and DELETE; WADO-RS
+router.include_router(dicomweb.router)
+router.include_router(dicomweb_retrieve.router)
+
 # What the audit trail records: every access to patient data, every sign-in, every personal token made or revoked.
 AUDITED: dict[Callable[..., Any], str] = {
     files.upload_dicom: "upload",
@@ -168,6 +172,8 @@ AUDITED: dict[Callable[..., Any], str] = {
     shares.create_share: "share_create",
     shares.revoke_share: "share_revoke",
     shares.shared: "share_open",
+    **dicomweb.AUDITED,
+    **dicomweb_retrieve.AUDITED,
 }
 
 # What a share link opens (api/deps.py): the routes that serve what it shares, read-only, and nothing else.
@@ -179,5 +185,7 @@ SHAREABLE: frozenset[Callable[..., Any]] = frozenset(
         files.get_file,
         files.download_dicom,
         files.file_attributes,
+        *dicomweb.SEARCH,
+        *dicomweb_retrieve.AUDITED,  # every WADO-RS route: retrieve, metadata, frames, bulk data, rendered
     }
 )
