@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from dicom_api.db.models import Share
+from dicom_api.db.models import Job, Share
 from dicom_api.main import create_app
 from tests.helpers import ADMIN_PASSWORD, add_user, login, make_client, run_sql
 from tests.sharing import CT_NAME, instance, read, upload_study, wait_job
@@ -231,3 +231,17 @@ def test_a_deidentified_share_serves_the_copies_alone(api: TestClient) -> None:
         assert CT_NAME not in api.get("/header_attribute", params=params, headers=link).text
     for file_id in originals:
         _error(api.get(f"/files/{file_id}/dicom", headers=link), 404)
+
+
+def test_a_deidentified_share_waits_for_its_copies(api: TestClient) -> None:
+    me = _me(api)
+    study, _ = upload_study(api, me, series=1, per_series=1)
+    made = _share(api, study_uid=study, deidentify=True)
+    job_id = made["job"].removeprefix("/jobs/")
+    assert wait_job(api, made["job"], me)["state"] == "done"
+    settings = api.app.state.context.settings  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    run_sql(settings, update(Job).where(Job.id == job_id).values(state="running", heartbeat_at=now))
+    assert "still being made" in _error(api.get("/shared", headers=_link(made)), 409)
+    run_sql(settings, update(Job).where(Job.id == job_id).values(state="failed"))
+    assert "could not be made" in _error(api.get("/shared", headers=_link(made)), 410)
