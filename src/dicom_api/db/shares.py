@@ -65,8 +65,8 @@ class ShareRepository:
         used = select(AuditEvent.share_id, func.count()).where(
             AuditEvent.share_id.in_(share_ids), AuditEvent.status < 400, AuditEvent.user_id.is_(None)
         )
-        found = dict(self.session.execute(files.group_by(ShareFile.share_id)))
-        uses = dict(self.session.execute(used.group_by(AuditEvent.share_id)))
+        found = {row[0]: row[1] for row in self.session.execute(files.group_by(ShareFile.share_id))}
+        uses = {row[0]: row[1] for row in self.session.execute(used.group_by(AuditEvent.share_id))}
         return {s: (int(found.get(s, 0)), int(uses.get(s, 0) or 0)) for s in share_ids}
 
     def uses(self, share_id: str, limit: int) -> Sequence[AuditEvent]:
