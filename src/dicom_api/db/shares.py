@@ -54,6 +54,11 @@ class ShareRepository:
     def get(self, owner_id: str, share_id: str) -> Share | None:
         return self.session.scalars(select(Share).where(Share.owner_id == owner_id, Share.id == share_id)).one_or_none()
 
+    def live_count(self, owner_id: str) -> int:
+        """The owner's shares that were not revoked (expired ones included, until revoked)."""
+        query = select(func.count()).select_from(Share).where(Share.owner_id == owner_id, Share.revoked_at.is_(None))
+        return int(self.session.scalar(query) or 0)
+
     def owned(self, owner_id: str) -> Sequence[Share]:
         query = select(Share).where(Share.owner_id == owner_id).order_by(Share.created_at.desc(), Share.id)
         return self.session.scalars(query).all()

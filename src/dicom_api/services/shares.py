@@ -112,7 +112,7 @@ class Shares:
     def add(self, session: Session, share: StoredShare, file_ids: Sequence[str] = ()) -> None:
         """Store ``share`` in ``session`` (the caller's transaction: a de-identified share is stored with its job)."""
         shares = ShareRepository(session)
-        if len([s for s in shares.owned(share.owner_id) if s.revoked_at is None]) >= MAX_LIVE_PER_OWNER:
+        if shares.live_count(share.owner_id) >= MAX_LIVE_PER_OWNER:
             raise Conflict(f"An account holds at most {MAX_LIVE_PER_OWNER} share links: revoke one first.")
         shares.add(share, file_ids)
 
