@@ -30,6 +30,9 @@ PASS_ONCE = (
     "tests/e2e/clients/test_orthanc.py",
     "tests/e2e/clients/test_ohif.py",
     "tests/integration/test_deidentify_cli.py",  # local folders, no database
+    # The page's timings and OHIF from the page: the same requests as the page's tests, which run on both.
+    "tests/e2e/ui/test_speed.py",
+    "tests/e2e/ui/test_ohif.py",
 )
 
 

@@ -1,5 +1,5 @@
-"""`dicom-api serve | migrate | users | aes | audit | storage | deidentify`: what an operator runs; `upload`: what a
-user runs."""
+"""`dicom-api serve | migrate | users | aes | audit | storage | deidentify | ohif`: what an operator runs; `upload`:
+what a user runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
@@ -19,6 +20,9 @@ from sqlalchemy.exc import OperationalError
 from dicom_api.config import Settings
 from dicom_api.logs import configure as configure_logging
 from dicom_api.logs import withhold_file_values
+
+if TYPE_CHECKING:
+    from dicom_api.services.context import AppContext
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_parser("verify", help="recompute the hash chain; exit 1 if any entry was altered or removed")
     _add_ae_commands(commands)
     _add_deidentify(commands)
+    _add_ohif(commands)
     from dicom_api.uploader.command import add_arguments
 
     add_arguments(commands.add_parser("upload", help="send files, folders, zip archives to a server (a client)"))
@@ -80,22 +85,29 @@ def main(argv: list[str] | None = None) -> int:
     log_config = configure_logging(settings.log_level, settings.log_format)
     withhold_file_values()
     try:
-        if args.command == "migrate":
-            return _migrate(settings)
-        if args.command == "reindex":
-            return _reindex(settings)
-        if args.command == "storage":
-            return _storage_check(settings, args)
-        if args.command == "users":
-            return _users(settings, args)
-        if args.command == "audit":
-            return _audit_verify(settings)
-        if args.command == "aes":
-            return _aes(settings, args)
-        return _serve(settings, args, log_config)
+        return _command(settings, args, log_config)
     except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
         print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
+
+
+def _command(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> int:
+    """The operator's commands, which need the server's settings."""
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "reindex":
+        return _reindex(settings)
+    if args.command == "storage":
+        return _storage_check(settings, args)
+    if args.command == "users":
+        return _operate(settings, partial(_users, args))
+    if args.command == "audit":
+        return _audit_verify(settings)
+    if args.command == "aes":
+        return _operate(settings, partial(_aes, args))
+    if args.command == "ohif":
+        return _ohif_install(settings, args)
+    return _serve(settings, args, log_config)
 
 
 _OPTION_HELP = "an option of PS3.15 Annex E (see the README's De-identification section)"
@@ -190,7 +202,7 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    print(f"DICOM API on http://{host}:{port}  (Swagger UI: http://{host}:{port}/swagger/)", flush=True)
+    print(f"DICOM API on http://{host}:{port}/  (the page: /ui/, Swagger UI: /swagger/)", flush=True)
     with _receiver(settings, host):
         _run_uvicorn(uvicorn, settings, host, port, workers, log_config)
     return 0
@@ -276,32 +288,59 @@ def _storage_check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
-def _users(settings: Settings, args: argparse.Namespace) -> int:
+def _operate(settings: Settings, action: Callable[[AppContext], None]) -> int:
+    """``action`` on a context built for it and closed after; an AppError is said on stderr and exits 1."""
     from dicom_api.errors import AppError
     from dicom_api.services.context import AppContext
 
     context = AppContext.build(settings)
     try:
-        with context.accounts() as accounts:
-            if args.action == "list":
-                users, _ = accounts.list(limit=100_000, offset=0)
-                for user in users:
-                    state = "active" if user.is_active else "disabled"
-                    print(f"{user.id}  {user.username:<24} {user.role:<6} {state}")
-            elif args.action == "create":
-                user = accounts.create(args.username, _ask_password(), args.role)
-                print(f"created {user.username} ({user.role}), id {user.id}")
-            elif args.action == "reset-password":
-                accounts.update(accounts.by_username(args.username), password=_ask_password())
-                print("password changed; the account's tokens no longer work")
-            else:
-                accounts.update(accounts.by_username(args.username), is_active=args.action == "enable")
-                print(f"{args.username} {args.action}d")
+        action(context)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     finally:
         context.close()
+    return 0
+
+
+def _users(args: argparse.Namespace, context: AppContext) -> None:
+    with context.accounts() as accounts:
+        if args.action == "list":
+            users, _ = accounts.list(limit=100_000, offset=0)
+            for user in users:
+                state = "active" if user.is_active else "disabled"
+                print(f"{user.id}  {user.username:<24} {user.role:<6} {state}")
+        elif args.action == "create":
+            user = accounts.create(args.username, _ask_password(), args.role)
+            print(f"created {user.username} ({user.role}), id {user.id}")
+        elif args.action == "reset-password":
+            accounts.update(accounts.by_username(args.username), password=_ask_password())
+            print("password changed; the account's tokens no longer work")
+        else:
+            accounts.update(accounts.by_username(args.username), is_active=args.action == "enable")
+            print(f"{args.username} {args.action}d")
+
+
+def _add_ohif(commands: Any) -> None:
+    ohif = commands.add_parser("ohif", help="the OHIF viewer served at /ohif/")
+    install = ohif.add_subparsers(dest="action", required=True).add_parser(
+        "install", help="fetch the built @ohif/app from the npm registry into the data folder"
+    )
+    install.add_argument("--version", default=None, help="the @ohif/app release (default: the one tested)")
+
+
+def _ohif_install(settings: Settings, args: argparse.Namespace) -> int:
+    from dicom_api.ohif import DEFAULT_VERSION, InstallError, install
+
+    version = args.version or DEFAULT_VERSION
+    print(f"fetching @ohif/app {version} from the npm registry ...", flush=True)
+    try:
+        folder = install(settings.data_dir, version)
+    except InstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"OHIF {version} installed in {folder}; restart the server: it serves it at /ohif/")
     return 0
 
 
@@ -316,29 +355,19 @@ def _add_ae_commands(commands: Any) -> None:
     actions.add_parser("remove", help="forget a remote AE").add_argument("ae_title")
 
 
-def _aes(settings: Settings, args: argparse.Namespace) -> int:
-    from dicom_api.errors import AppError
-    from dicom_api.services.context import AppContext
+def _aes(args: argparse.Namespace, context: AppContext) -> None:
     from dicom_api.services.remote_aes import remote_aes
 
-    context = AppContext.build(settings)
-    try:
-        with remote_aes(context.transaction) as aes:
-            if args.action == "add":
-                ae = aes.add(args.ae_title, args.user, args.host)
-                print(f"added {ae.ae_title}: its images go to {ae.username}")
-            elif args.action == "remove":
-                aes.remove(args.ae_title)
-                print(f"removed {args.ae_title}")
-            else:
-                for ae in aes.list():
-                    print(f"{ae.ae_title:<16}  {ae.username:<24} {ae.host or '(any host)'}")
-    except AppError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        context.close()
-    return 0
+    with remote_aes(context.transaction) as aes:
+        if args.action == "add":
+            ae = aes.add(args.ae_title, args.user, args.host)
+            print(f"added {ae.ae_title}: its images go to {ae.username}")
+        elif args.action == "remove":
+            aes.remove(args.ae_title)
+            print(f"removed {args.ae_title}")
+        else:
+            for ae in aes.list():
+                print(f"{ae.ae_title:<16}  {ae.username:<24} {ae.host or '(any host)'}")
 
 
 def _ask_password() -> str:

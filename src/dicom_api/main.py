@@ -16,10 +16,12 @@ from dicom_api.api.errors import UnhandledErrors, install_error_handlers
 from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
 from dicom_api.api.router import AUDITED, SHAREABLE, router
+from dicom_api.api.ui import mount_ui
 from dicom_api.api.urls import RecordPeer
 from dicom_api.config import Settings
 from dicom_api.db.engine import durability_problems
 from dicom_api.logs import withhold_file_values
+from dicom_api.ohif import ohif_folder
 from dicom_api.services import spool
 from dicom_api.services.context import AppContext
 
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(RecordPeer, networks=settings.trusted_proxy_networks)  # sees the peer before it
     app.include_router(router)
     mount_swagger(app)
+    mount_ui(app, ohif_folder(settings.data_dir))
     return app
 
 

@@ -40,7 +40,7 @@ def _attribute(api: httpx.Client, file_id: str, group: str, element: str) -> dic
 
 
 def test_swagger_ui_is_the_front_page(api: httpx.Client) -> None:
-    assert api.get("/").headers["location"] == "/swagger/"
+    assert api.get("/").headers["location"] == "/ui/"
     page = api.get("/swagger/")
     assert page.status_code == 200
     assert "swagger-ui" in page.text

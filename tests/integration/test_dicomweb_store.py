@@ -67,6 +67,7 @@ def test_stored_instances_answer_their_retrieve_urls(client: TestClient, ct: dic
     assert FAILED not in body
     assert URL not in body  # two studies: no one study URL
     assert files_total(client) == 3
+    assert "dicom_api_uploads_total 3.0" in client.get("/metrics").text  # each instance stored is counted
 
 
 @pytest.mark.parametrize(

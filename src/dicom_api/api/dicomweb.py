@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from dicom_api.api.deps import ContextDep, PrincipalDep, WriterPrincipal
-from dicom_api.api.middleware import audited
+from dicom_api.api.middleware import audited, stored
 from dicom_api.api.multipart import BodyLimits, ReceivedPart, receive_parts, receive_single, request_body
 from dicom_api.api.schemas import ErrorOut
 from dicom_api.api.urls import public_base_url
@@ -139,9 +139,7 @@ async def _store(
             outcome = await context.run_blocking(store, principal, part.path, part.size, part.sha256, study, entry)
             outcomes.append(outcome)
             if outcome.reason is None:
-                request.state.audit_committed = True  # each stored instance has its entry
-                request.app.state.metrics.uploads.inc()
-                request.app.state.metrics.bytes_stored.inc(part.size)
+                stored(request, part.size)  # each stored instance has its entry
     finally:
         for part in parts:
             part.path.unlink(missing_ok=True)

@@ -9,10 +9,10 @@ from fastapi import Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPrincipal
-from dicom_api.api.middleware import audited
+from dicom_api.api.middleware import audited, stored
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
-from dicom_api.errors import PayloadTooLarge
+from dicom_api.errors import InvalidParameter, PayloadTooLarge
 from dicom_api.services.files import StoredFile, parse_tag
 from dicom_api.services.rendering import render_request
 
@@ -30,9 +30,12 @@ async def upload_dicom(request: Request, principal: WriterPrincipal, context: Co
     # One blocking call checks the account, validates, stores and indexes, and commits the audit entry.
     entry = audited(request, 201)
     row = await context.run_blocking(context.files.ingest, principal, spooled.path, spooled.size, spooled.sha256, entry)
-    request.state.audit_committed = True
-    request.app.state.metrics.uploads.inc()
-    request.app.state.metrics.bytes_stored.inc(row.size_bytes)
+    return created(request, row)
+
+
+def created(request: Request, row: StoredFile) -> JSONResponse:
+    """201 naming a file just stored as a new file of the caller's, counted once its audit entry committed."""
+    stored(request, row.size_bytes)
     return JSONResponse(
         UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
     )
@@ -73,11 +76,30 @@ async def header_attribute(
     return JSONResponse({"header_attributes": attribute})
 
 
+_UID = r"^[0-9]+(\.[0-9]+)*$"  # PS3.5 9.1
+StudyFilter = Annotated[
+    str | None, Query(max_length=64, pattern=_UID, description="Only the files of this Study Instance UID.")
+]
+SeriesFilter = Annotated[
+    str | None,
+    Query(max_length=64, pattern=_UID, description="Only the files of this Series Instance UID (with the study's)."),
+]
+
+
 async def list_files(
-    principal: PrincipalDep, context: ContextDep, limit: Limit = 100, offset: Offset = 0
+    principal: PrincipalDep,
+    context: ContextDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    study_instance_uid: StudyFilter = None,
+    series_instance_uid: SeriesFilter = None,
 ) -> FileListOut:
-    """The stored files, newest first, with their indexed attributes."""
-    rows, total = await context.run_blocking(context.files.list, principal, limit, offset)
+    """The stored files, newest first, with their indexed attributes; those of one study or series when asked
+    (a DICOMweb instance's file id, for the routes that take one)."""
+    if series_instance_uid is not None and study_instance_uid is None:
+        raise InvalidParameter("series_instance_uid needs study_instance_uid.")
+    fetch = context.files.list
+    rows, total = await context.run_blocking(fetch, principal, limit, offset, study_instance_uid, series_instance_uid)
     return FileListOut(items=[_file_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

@@ -91,6 +91,14 @@ def entries(request: Request, action: str, status: int) -> Callable[[str], Audit
     return lambda file_id: _entry(scope, action, status, file_id)
 
 
+def stored(request: Request, size: int) -> None:
+    """After the transaction that stored a file with its audit entry has committed: no second entry, and the
+    file and its ``size`` bytes counted in the metrics."""
+    request.state.audit_committed = True
+    request.app.state.metrics.uploads.inc()
+    request.app.state.metrics.bytes_stored.inc(size)
+
+
 def _entry(scope: Scope, action: str, status: int, file_id: object) -> AuditEntry:
     state = scope.get("state", {})
     client = scope.get("client")

@@ -43,6 +43,17 @@ class FileRepository:
         query = select(DicomFile.id).where(DicomFile.owner_id == self.owner_id, DicomFile.id.in_(file_ids))
         return set(self.session.scalars(query))
 
+    def in_series(
+        self, study_uid: str, series_uid: str | None, *, limit: int, offset: int
+    ) -> tuple[Sequence[DicomFile], int]:
+        """The owner's files of a study (or one of its series), newest first, and how many there are."""
+        where = [DicomFile.owner_id == self.owner_id, DicomFile.study_instance_uid == study_uid]
+        if series_uid is not None:
+            where.append(DicomFile.series_instance_uid == series_uid)
+        query = select(DicomFile).where(*where).order_by(DicomFile.created_at.desc(), DicomFile.id.desc())
+        total = self.session.scalar(select(func.count()).select_from(DicomFile).where(*where))
+        return self.session.scalars(query.limit(limit).offset(offset)).all(), int(total or 0)
+
     def count(self) -> int:
         query = select(func.count()).select_from(DicomFile).where(DicomFile.owner_id == self.owner_id)
         return int(self.session.scalar(query) or 0)

@@ -10,11 +10,10 @@ import warnings
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID
 
 from dicom_api.dicom.codestreams import repair_sequential_scans
-from dicom_api.dicom.frames import check_codestream, geometry, syntax_name
+from dicom_api.dicom.frames import available_decoder, check_codestream, geometry, syntax_name
 from dicom_api.dicom.inspect import PixelDataInfo
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.media_types import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, frame_syntax
@@ -46,12 +45,7 @@ def decode_frame(data: bytes, header: Dataset, syntax: str, limits: DicomLimits 
     against the header and ``limits`` before a decoder sees it. CannotTranscode (406) when it cannot be decoded."""
     if frame_syntax(syntax) == EXPLICIT_VR_LITTLE_ENDIAN:
         return data
-    try:
-        decoder = get_decoder(syntax)
-    except NotImplementedError:
-        decoder = None
-    if decoder is None or not decoder.is_available:
-        raise CannotTranscode(f"The frame cannot be decoded here ({syntax_name(syntax)}).")
+    decoder = available_decoder(syntax, "frame")
     found = geometry(header, limits)
     check_codestream(syntax, data, found, limits)
     view = Dataset()

@@ -120,12 +120,17 @@ class Files:
 
         return chunks()
 
-    def list(self, principal: Principal, limit: int, offset: int) -> tuple[Sequence[StoredFile], int]:
+    def list(
+        self, principal: Principal, limit: int, offset: int, study_uid: str | None = None, series_uid: str | None = None
+    ) -> tuple[Sequence[StoredFile], int]:
+        """The bearer's files, newest first, and their number; of one study (or series) when ``study_uid`` is given."""
         account = self.account(principal)
         if principal.share is not None:  # api/deps.py refuses it first; a list must never leak past a share
             raise Forbidden("A share link opens its own files only.")
         with self.transaction() as session:
             files = FileRepository(session, account.id)
+            if study_uid is not None:
+                return files.in_series(study_uid, series_uid, limit=limit, offset=offset)
             return files.list(limit=limit, offset=offset), files.count()
 
     def ingest(

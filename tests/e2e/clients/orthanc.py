@@ -5,17 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.live import HOST, free_port
+from tests.e2e.live import HOST, free_port, terminate, wait_answering
 
-STARTUP_SECONDS = 60.0
-STOP_SECONDS = 15.0
 SERVER_NAME = "us"  # how Orthanc's configuration names our server (DicomWeb.Servers)
 
 
@@ -67,24 +64,7 @@ def run_orthanc(program: Path, plugin: Path, workdir: Path, server: Mapping[str,
         popen = subprocess.Popen([str(program), "--verbose", str(config)], stdout=log_file, stderr=subprocess.STDOUT)
     orthanc = Orthanc(f"http://{HOST}:{port}", log)
     try:
-        _wait_ready(orthanc, popen)
+        wait_answering(f"{orthanc.url}/system", popen, "Orthanc", orthanc.read_log, OrthancDidNotStart)
         yield orthanc
     finally:
-        popen.terminate()
-        try:
-            popen.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait(STOP_SECONDS)
-
-
-def _wait_ready(orthanc: Orthanc, popen: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if popen.poll() is not None:
-            raise OrthancDidNotStart(f"Orthanc exited with code {popen.returncode}:\n{orthanc.read_log()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{orthanc.url}/system", timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise OrthancDidNotStart(f"no answer from {orthanc.url}/system in {STARTUP_SECONDS:.0f} s:\n{orthanc.read_log()}")
+        terminate(popen)
