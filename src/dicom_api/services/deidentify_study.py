@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from dicom_api.db.models import Share
 from dicom_api.errors import AppError, NotFound
 from dicom_api.services.accounts import Principal
@@ -52,7 +54,7 @@ def start(
             context.shares.fill(share.id, result["file_ids"])
         return result
 
-    def also(session: Any, job_id: str) -> None:
+    def also(session: Session, job_id: str) -> None:
         if share is not None:
             share.job_id = job_id
             context.shares.add(session, share)
