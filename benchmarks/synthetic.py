@@ -40,11 +40,16 @@ def _anatomy(rows: int, columns: int, seed: int) -> np.ndarray:
     return np.asarray(np.clip(image, 0, 4095), dtype=np.uint16)
 
 
-def make_ct(path: Path) -> Path:
-    ds = _dataset(CTImageStorage, 512, 512, _anatomy(512, 512, 1))
+def ct_slice(seed: int = 1) -> Dataset:
+    """A 512x512 CT slice of its own study and series (new UIDs each call)."""
+    ds = _dataset(CTImageStorage, 512, 512, _anatomy(512, 512, seed))
     ds.Modality, ds.RescaleSlope, ds.RescaleIntercept = "CT", 1, -1024
     ds.WindowCenter, ds.WindowWidth = 40, 400
-    ds.save_as(path, enforce_file_format=True)
+    return ds
+
+
+def make_ct(path: Path) -> Path:
+    ct_slice().save_as(path, enforce_file_format=True)
     return path
 
 

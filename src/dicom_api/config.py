@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     personal_token_max_days: int = Field(
         default=365, ge=1, le=3650, description="Longest lifetime a personal access token may be given, in days."
     )
+    share_max_seconds: int = Field(
+        default=30 * 24 * 3600, ge=60, description="Longest lifetime a share link may be given, in seconds."
+    )
+    job_workers: int = Field(
+        default=1, ge=1, le=16, description="Jobs (a study de-identified) one process runs at once; others wait."
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins (scheme://host[:port]) whose pages may call the API from a "

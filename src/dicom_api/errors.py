@@ -85,6 +85,13 @@ class Conflict(AppError):
     default_message = "The request conflicts with the current state."
 
 
+class Gone(AppError):
+    """What the request names existed and no longer may be used (a revoked or expired share link)."""
+
+    status_code = 410
+    default_message = "This resource is no longer available."
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     default_message = "The upload is larger than the configured limit."

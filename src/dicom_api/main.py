@@ -15,7 +15,7 @@ from dicom_api.api.docs import mount_swagger
 from dicom_api.api.errors import UnhandledErrors, install_error_handlers
 from dicom_api.api.metrics import Metrics
 from dicom_api.api.middleware import ObservabilityMiddleware
-from dicom_api.api.router import AUDITED, router
+from dicom_api.api.router import AUDITED, SHAREABLE, router
 from dicom_api.api.ui import mount_ui
 from dicom_api.api.urls import RecordPeer
 from dicom_api.config import Settings
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         spool.clear(settings.spool_dir)  # what uploads cut off by a crash left; other live processes' stay
         context = AppContext.build(settings)
+        context.jobs.fail_interrupted()  # the jobs of a process that stopped will never finish
         for problem in durability_problems(context.engine):
             log.warning("%s", problem)
         with context.accounts() as accounts:
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.state.metrics = Metrics()
+    app.state.shareable = SHAREABLE
     app.add_middleware(UnhandledErrors)  # inside ObservabilityMiddleware: its 500s are logged and audited
     install_cors(app, settings.cors_origin_list)  # its answers, preflights included, are logged too
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, actions=AUDITED)

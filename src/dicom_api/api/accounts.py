@@ -135,6 +135,7 @@ def read_audit(
     user_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
     file_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
     action: Annotated[str | None, Query(pattern="^[a-z_-]{1,32}$", examples=["download_png"])] = None,
+    share_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$", description="Uses of one share link.")] = None,
     since: Annotated[datetime | None, AfterValidator(utc_instant), Query(description="ISO 8601, inclusive")] = None,
     until: Annotated[datetime | None, AfterValidator(utc_instant), Query(description="ISO 8601, exclusive")] = None,
     limit: Limit = 100,
@@ -142,7 +143,14 @@ def read_audit(
 ) -> AuditListOut:
     """The audit trail, newest first (admin). It cannot be changed through the API."""
     events, total = context.audit.search(
-        user_id=user_id, file_id=file_id, action=action, since=since, until=until, limit=limit, offset=offset
+        user_id=user_id,
+        file_id=file_id,
+        action=action,
+        share_id=share_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
     )
     items = [AuditEventOut.model_validate(e, from_attributes=True) for e in events]
     return AuditListOut(items=items, total=total, limit=limit, offset=offset)

@@ -4,8 +4,24 @@ way tools such as dcm4che (`-u user:token`) and Orthanc (`Username`/`Password`) 
 
 from __future__ import annotations
 
-from dicom_api.auth.personal_tokens import basic_credentials
+from dicom_api.auth.personal_tokens import basic_credentials, decode_basic
+from dicom_api.auth.share_tokens import PREFIX as SHARE_PREFIX
 from dicom_api.errors import Unauthorized
+
+PASSCODE_HEADER = "x-share-passcode"
+
+
+def share_link(scheme: str, value: str, passcode: str | None) -> tuple[str, str | None] | None:
+    """A share link's token and passcode, when the request presents one: as a bearer token (the passcode in
+    X-Share-Passcode), or as the username of HTTP Basic with the passcode as its password (what a viewer
+    that knows only Basic can send). None when it presents something else."""
+    if value and scheme.lower() == "bearer" and value.startswith(SHARE_PREFIX):
+        return value, passcode
+    if value and scheme.lower() == "basic":
+        username, password = decode_basic(value)
+        if username.startswith(SHARE_PREFIX):
+            return username, password or passcode
+    return None
 
 
 def presented(scheme: str, value: str) -> tuple[str, str | None]:

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from dicom_api.api.credentials import presented
+from dicom_api.api.credentials import PASSCODE_HEADER, presented, share_link
 from dicom_api.auth.personal_tokens import is_personal_token
 from dicom_api.errors import Forbidden
 from dicom_api.services.accounts import Account, AccountService, Principal
@@ -68,6 +68,8 @@ class BearerPrincipal(OAuth2PasswordBearer):
         authorization = request.headers.get("authorization") or ""
         scheme, _, token = authorization.partition(" ")
         context: AppContext = request.app.state.context
+        if (link := share_link(scheme, token, request.headers.get(PASSCODE_HEADER))) is not None:
+            return await _share_principal(request, context, *link)
         seen = partial(_seen, request)
         if token and scheme.lower() == "bearer" and not is_personal_token(token):  # a session: no lookup
             return Principal(context.tokens.decode(token), seen)
@@ -75,6 +77,21 @@ class BearerPrincipal(OAuth2PasswordBearer):
         principal = await context.run_blocking(context.personal_tokens.verify, secret, username, seen)
         request.state.token_id = principal.personal_token_id  # the audit entry names it
         return principal
+
+
+async def _share_principal(request: Request, context: AppContext, secret: str, passcode: str | None) -> Principal:
+    """A share link's principal, on the routes that serve what it shares (``app.state.shareable``: the images,
+    the headers, the DICOMweb retrieval and search routes); every other route is refused, whatever it is, so a
+    route added later is closed to share links until it is meant to be open."""
+
+    def named(share_id: str) -> None:
+        request.state.share_id = share_id  # the audit entry names the share, refused uses included
+
+    address = request.client.host if request.client else "unknown"
+    principal = await context.share_access.principal(secret, passcode, address, named)
+    if request.scope.get("endpoint") not in request.app.state.shareable:
+        raise Forbidden("A share link opens only the images, headers and DICOMweb retrieval of what it shares.")
+    return principal
 
 
 get_principal = BearerPrincipal(tokenUrl="/auth/token", auto_error=False)

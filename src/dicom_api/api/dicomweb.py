@@ -243,19 +243,18 @@ add("/studies/{study}/series/{series}/instances/{instance}", delete_instance, me
     responses=_ERRORS)  # type: ignore[arg-type]
 # fmt: on
 
+SEARCH = (
+    search_studies,
+    search_series,
+    search_instances,
+    search_study_series,
+    search_study_instances,
+    search_series_instances,
+)
+
 # What the audit trail records of these handlers.
 AUDITED: dict[Callable[..., Any], str] = {
-    **dict.fromkeys(
-        (
-            search_studies,
-            search_series,
-            search_instances,
-            search_study_series,
-            search_study_instances,
-            search_series_instances,
-        ),
-        "search",
-    ),  # fmt: skip
+    **dict.fromkeys(SEARCH, "search"),
     store_instances: "store",
     store_study_instances: "store",
     delete_study: "delete",

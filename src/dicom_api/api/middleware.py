@@ -85,6 +85,12 @@ def audited(request: Request, status: int) -> Callable[[str], AuditEntry]:
     return lambda file_id: _entry(scope, action, status, file_id)
 
 
+def entries(request: Request, action: str, status: int) -> Callable[[str], AuditEntry]:
+    """Audit entries of this request's caller for work done on its behalf later (a job's instances)."""
+    scope = request.scope
+    return lambda file_id: _entry(scope, action, status, file_id)
+
+
 def stored(request: Request, size: int) -> None:
     """After the transaction that stored a file with its audit entry has committed: no second entry, and the
     file and its ``size`` bytes counted in the metrics."""
@@ -106,6 +112,7 @@ def _entry(scope: Scope, action: str, status: int, file_id: object) -> AuditEntr
         client=client[0][:64] if client else None,
         request_id=state.get("request_id"),
         token_id=state.get("token_id"),
+        share_id=state.get("share_id"),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, deidentify, dicomweb, dicomweb_retrieve, files, intake, personal_tokens
+from dicom_api.api import accounts, deidentify, dicomweb, dicomweb_retrieve, files, intake, personal_tokens, shares
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -16,8 +16,14 @@ from dicom_api.api.schemas import (
     FileOut,
     HeaderAttributeOut,
     HealthOut,
+    JobOut,
+    JobStartedOut,
     PersonalTokenCreatedOut,
     PersonalTokenListOut,
+    ShareCreatedOut,
+    ShareDetailOut,
+    SharedOut,
+    ShareListOut,
     TokenOut,
     UploadOut,
     UserListOut,
@@ -27,6 +33,7 @@ from dicom_api.api.schemas import (
 _DESCRIBED = {
     400: "Invalid parameter or input", 401: "Missing, invalid or expired bearer token",
     403: "Not allowed for this account", 404: "Not found", 409: "Conflicts with the current state",
+    410: "A share link revoked or expired",
     413: "Upload larger than the limit", 415: "Not multipart/form-data",
     422: "Pixel data that cannot be decoded, or pixels that may show identity", 429: "Too many failed sign-in attempts",
     503: "Database or blob store unreachable, or a feature this server is not configured for",
@@ -78,6 +85,22 @@ add("/files/{file_id}/deidentify", deidentify.deidentify, methods=["POST"], stat
     response_model=UploadOut, responses=_errors(400, 401, 403, 404, 422, 503))
 add("/files/{file_id}/deidentified", deidentify.download_deidentified, methods=["GET"], tags=["deidentify"],
     responses=_errors(400, 401, 404, 422, 503, extra=_DEIDENTIFIED))  # type: ignore[arg-type]
+add("/dicomweb/studies/{study}/deidentify", shares.deidentify_study_job, methods=["POST"], status_code=202,
+    tags=["deidentify"], response_model=JobStartedOut, responses=_errors(400, 401, 403, 404, 429, 503))
+add("/jobs/{job_id}", shares.get_job, methods=["GET"], tags=["deidentify"], response_model=JobOut,
+    responses=_errors(401, 404))
+
+# Share links
+add("/shares", shares.create_share, methods=["POST"], status_code=201, tags=["shares"],
+    response_model=ShareCreatedOut, responses=_errors(400, 401, 403, 404, 409, 429, 503))
+add("/shares", shares.list_shares, methods=["GET"], tags=["shares"], response_model=ShareListOut,
+    responses=_errors(401, 403))
+add("/shares/{share_id}", shares.get_share, methods=["GET"], tags=["shares"], response_model=ShareDetailOut,
+    responses=_errors(401, 403, 404))
+add("/shares/{share_id}", shares.revoke_share, methods=["DELETE"], status_code=204, tags=["shares"],
+    responses=_errors(401, 403, 404))
+add("/shared", shares.shared, methods=["GET"], tags=["shares"], response_model=SharedOut,
+    responses=_errors(401, 404, 409, 410, 429))
 
 # Sign-in
 add("/auth/token", accounts.sign_in, methods=["POST"], tags=["auth"], response_model=TokenOut,
@@ -145,6 +168,24 @@ AUDITED: dict[Callable[..., Any], str] = {
     accounts.sign_in: "login",
     personal_tokens.create_token: "token_create",
     personal_tokens.revoke_token: "token_revoke",
+    shares.deidentify_study_job: "deidentify_study",
+    shares.create_share: "share_create",
+    shares.revoke_share: "share_revoke",
+    shares.shared: "share_open",
     **dicomweb.AUDITED,
     **dicomweb_retrieve.AUDITED,
 }
+
+# What a share link opens (api/deps.py): the routes that serve what it shares, read-only, and nothing else.
+SHAREABLE: frozenset[Callable[..., Any]] = frozenset(
+    {
+        shares.shared,
+        files.download_png,
+        files.header_attribute,
+        files.get_file,
+        files.download_dicom,
+        files.file_attributes,
+        *dicomweb.SEARCH,
+        *dicomweb_retrieve.AUDITED,  # every WADO-RS route: retrieve, metadata, frames, bulk data, rendered
+    }
+)

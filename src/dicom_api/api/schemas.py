@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ErrorOut(BaseModel):
@@ -142,6 +142,7 @@ class AuditEventOut(BaseModel):
     status: int
     request_id: str | None
     token_id: str | None = Field(description="The personal access token used (or created, or revoked), if any.")
+    share_id: str | None = Field(description="The share link used (or created, or revoked), if any.")
     hash: str
 
 
@@ -178,3 +179,102 @@ class PersonalTokenCreatedOut(PersonalTokenOut):
 
 class PersonalTokenListOut(BaseModel):
     items: list[PersonalTokenOut]
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str = Field(examples=["deidentify"])
+    state: str = Field(description="queued, running, done or failed.")
+    done: int = Field(description="Items processed so far (instances, for a de-identification).")
+    total: int
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None = Field(description="Why the whole job failed, when it did.")
+    result: dict[str, Any] | None = Field(
+        description="When done: for a de-identification, the copies' study_uid (study_uids when the files were of "
+        "several studies), their file_ids, and errors: [{file_id, error}] for the instances refused."
+    )
+
+
+class JobStartedOut(BaseModel):
+    job_id: str
+    status_url: str = Field(examples=["/jobs/3f2b8a61c9d04e7fa1b2c3d4e5f60718"])
+
+
+class ShareIn(DeidentifyIn):
+    """What to share: a study, a series of a study, or files (all yours), for how long, and how."""
+
+    study_uid: str | None = Field(default=None, pattern=r"^[0-9.]{1,64}$")
+    series_uid: str | None = Field(default=None, pattern=r"^[0-9.]{1,64}$", description="With study_uid.")
+    file_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
+    expires_in: int = Field(ge=60, description="Seconds until the link stops working (at most the server's maximum).")
+    deidentify: bool = Field(
+        default=False,
+        description="Share de-identified copies (made by a job, with options and key as for one file) instead "
+        "of the files themselves.",
+    )
+    passcode: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="A passcode the holder must also send (X-Share-Passcode, or the password of HTTP Basic).",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ShareIn:
+        if (self.study_uid is None) == (self.file_ids is None):
+            raise ValueError("name either study_uid (and optionally series_uid) or file_ids")
+        if self.series_uid is not None and self.study_uid is None:
+            raise ValueError("series_uid needs its study_uid")
+        return self
+
+
+class ShareOut(BaseModel):
+    id: str
+    kind: str = Field(description="study, series or files.")
+    deidentified: bool
+    passcode: bool = Field(description="Whether the link needs a passcode.")
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    files: int = Field(description="Files the link opens (0 while its de-identified copies are made).")
+    uses: int = Field(description="Requests answered through the link (the audit trail's entries with its id).")
+    job: str | None = Field(description="The status URL of the de-identification that makes its copies.")
+
+
+class ShareCreatedOut(BaseModel):
+    id: str
+    token: str = Field(
+        description="The secret: shown this once. Send it as `Authorization: Bearer <token>` (and the passcode "
+        "as X-Share-Passcode), or as the username of HTTP Basic with the passcode as the password."
+    )
+    url: str = Field(description="The link to hand over; GET /shared with the token lists what it opens.")
+    expires_at: datetime
+    job: str | None = Field(default=None, description="For a de-identified share: the status URL of its job.")
+
+
+class ShareListOut(BaseModel):
+    items: list[ShareOut]
+
+
+class ShareDetailOut(ShareOut):
+    recent_uses: list[AuditEventOut] = Field(description="The latest audit entries with the share's id.")
+
+
+class SharedFileOut(BaseModel):
+    file_id: str
+    study_instance_uid: str | None
+    series_instance_uid: str | None
+    sop_instance_uid: str | None
+    modality: str | None
+    png: str | None = Field(description="Its image as PNG (GET), when it has one.")
+    dicom: str
+
+
+class SharedOut(BaseModel):
+    share_id: str
+    expires_at: datetime
+    deidentified: bool
+    dicomweb: str = Field(description="The DICOMweb root a viewer opens, with the token as its bearer token.")
+    files: list[SharedFileOut]

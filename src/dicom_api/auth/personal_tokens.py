@@ -39,6 +39,17 @@ def basic_credentials(encoded: str) -> tuple[str, str]:
 
     The password must be a personal access token: an account's password is never accepted here, so no
     request but a sign-in ever costs a password hash."""
+    username, password = decode_basic(encoded)
+    if not is_personal_token(password):
+        raise Unauthorized(
+            "HTTP Basic takes a personal access token as the password (POST /users/me/tokens), "
+            "never the account's password."
+        )
+    return username, password
+
+
+def decode_basic(encoded: str) -> tuple[str, str]:
+    """Username and password of an HTTP Basic value (RFC 7617), whatever they are; 401 when malformed."""
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -46,9 +57,4 @@ def basic_credentials(encoded: str) -> tuple[str, str]:
     username, colon, password = decoded.partition(":")
     if not colon or not username:
         raise Unauthorized("The Basic credentials are malformed.")
-    if not is_personal_token(password):
-        raise Unauthorized(
-            "HTTP Basic takes a personal access token as the password (POST /users/me/tokens), "
-            "never the account's password."
-        )
     return username, password

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -177,6 +177,7 @@ class AuditEvent(Base):
     status: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(64))
     token_id: Mapped[str | None] = mapped_column(String(32), index=True)  # the personal token used, if any
+    share_id: Mapped[str | None] = mapped_column(String(32), index=True)  # the share link used (or made), if any
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -201,3 +202,52 @@ class RemoteAE(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     host: Mapped[str | None] = mapped_column(String(255))  # when set, associations only from this address
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Job(Base):
+    """Work that outlives its request (a study de-identified), run by one process's job pool; its state is
+    here, so any process answers its status. ``heartbeat_at`` is touched while the owning process lives: a
+    job whose heartbeat stopped was interrupted (services/jobs.py)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # server-made UUID hex
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str | None] = mapped_column(Text)  # JSON: what the job made, and its errors per item
+    error: Mapped[str | None] = mapped_column(String(255))  # why the whole job failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Share(Base):
+    """A share link: read-only access to a fixed set of its owner's files until it expires or is revoked.
+    The token is stored as SHA-256, the optional passcode as argon2 (services/shares.py)."""
+
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # server-made UUID hex, shown and audited
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    passcode_hash: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))  # study, series or files: what the owner chose
+    deidentified: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))  # the de-identification
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # written at most once a minute
+
+
+class ShareFile(Base):
+    """A file a share opens. Fixed when the share is made (or when its de-identification finishes): a file the
+    owner adds to the study later is not shared."""
+
+    __tablename__ = "share_files"
+
+    share_id: Mapped[str] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"), primary_key=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True, index=True)

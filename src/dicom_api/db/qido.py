@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from dicom_api.db.models import DicomFile
+from dicom_api.db.models import DicomFile, ShareFile
 
 FILES = cast(Table, DicomFile.__table__)
 _KEYS = ("study_instance_uid", "series_instance_uid", "sop_instance_uid")  # one more per level
@@ -116,11 +116,21 @@ class Page:
     remaining: int  # matches after this page
 
 
-def search(session: Session, owner_id: str, query: Search) -> Page:
-    """One page of the owner's studies, series or instances matching ``query``, in UID order."""
+def visible(owner_id: str, share_id: str | None = None) -> list[ColumnElement[bool]]:
+    """The owner's files; through a share link, only those the share opens."""
+    mine = [FILES.c.owner_id == owner_id]
+    if share_id is not None:
+        mine.append(FILES.c.id.in_(select(ShareFile.file_id).where(ShareFile.share_id == share_id)))
+    return mine
+
+
+def search(session: Session, owner_id: str, query: Search, share_id: str | None = None) -> Page:
+    """One page of the owner's studies, series or instances matching ``query``, in UID order; through a share
+    link (``share_id``), of the files it opens, counts included."""
+    mine = visible(owner_id, share_id)
     keys = [FILES.c[name] for name in _KEYS[: query.level + 1]]
     dialect = session.get_bind().dialect.name
-    conditions = [FILES.c.owner_id == owner_id, *(key.is_not(None) for key in keys)]
+    conditions = [*mine, *(key.is_not(None) for key in keys)]
     if query.study_uid is not None:
         conditions.append(FILES.c.study_instance_uid == query.study_uid)
     if query.series_uid is not None:
@@ -128,7 +138,7 @@ def search(session: Session, owner_id: str, query: Search) -> Page:
     conditions += [_clause(f, dialect) for f in query.filters]
     matching = select(*keys).where(*conditions).distinct()
     page = [tuple(r) for r in session.execute(matching.order_by(*keys).limit(query.limit).offset(query.offset))]
-    rows = _aggregate(session, owner_id, keys, page, [*_values(query.columns), *_counts(query, dialect)])
+    rows = _aggregate(session, mine, keys, page, [*_values(query.columns), *_counts(query, dialect)])
     remaining = 0
     if len(page) == query.limit:  # a short page is the last: no count needed
         total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
@@ -137,9 +147,9 @@ def search(session: Session, owner_id: str, query: Search) -> Page:
         for row in rows:
             row[MODALITIES] = sorted(filter(None, (row[MODALITIES] or "").split(",")))
     elif query.study_counts and rows:
-        _add_study_counts(session, owner_id, rows)
+        _add_study_counts(session, mine, rows)
     if query.series_counts and query.level > 1 and rows:
-        _add_series_counts(session, owner_id, rows)
+        _add_series_counts(session, mine, rows)
     return Page(rows, remaining)
 
 
@@ -167,23 +177,23 @@ def _counts(query: Search, dialect: str) -> list[Any]:
 
 
 def _aggregate(
-    session: Session, owner_id: str, keys: list[Any], page: list[tuple[Any, ...]], values: list[Any]
+    session: Session, mine: list[ColumnElement[bool]], keys: list[Any], page: list[tuple[Any, ...]], values: list[Any]
 ) -> list[dict[str, Any]]:
     """The page's rows, found by their UIDs through the hierarchy index, each level's named (a join on the
     page, or the last UID alone, let SQLite scan all of the owner's rows)."""
     if not page:
         return []
     named = [key.in_(sorted({uids[at] for uids in page})) for at, key in enumerate(keys)]
-    query = select(*keys, *values).where(FILES.c.owner_id == owner_id, *named).group_by(*keys)
+    query = select(*keys, *values).where(*mine, *named).group_by(*keys)
     found = {tuple(r[: len(keys)]): dict(r._mapping) for r in session.execute(query)}
     return [found[key] for key in page if key in found]
 
 
-def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
+def _add_study_counts(session: Session, visible: list[ColumnElement[bool]], rows: list[dict[str, Any]]) -> None:
     """A parent study's Modalities in Study and its numbers of series and instances."""
     uids = sorted({row["study_instance_uid"] for row in rows})
     study, sop = FILES.c.study_instance_uid, FILES.c.sop_instance_uid
-    mine = [FILES.c.owner_id == owner_id, study.in_(uids)]
+    mine = [*visible, study.in_(uids)]
     modalities: dict[str, list[str]] = {}
     listed = select(study, FILES.c.modality).where(*mine, FILES.c.modality.is_not(None)).distinct()
     for uid, modality in session.execute(listed.order_by(study, FILES.c.modality)):
@@ -196,13 +206,13 @@ def _add_study_counts(session: Session, owner_id: str, rows: list[dict[str, Any]
         row.update({STUDY_SERIES: series, STUDY_INSTANCES: instances})
 
 
-def _add_series_counts(session: Session, owner_id: str, rows: list[dict[str, Any]]) -> None:
+def _add_series_counts(session: Session, mine: list[ColumnElement[bool]], rows: list[dict[str, Any]]) -> None:
     studies = sorted({row["study_instance_uid"] for row in rows})
     uids = sorted({row["series_instance_uid"] for row in rows})
     study, series = FILES.c.study_instance_uid, FILES.c.series_instance_uid
     counts = (
         select(study, series, func.count(FILES.c.sop_instance_uid.distinct()))
-        .where(FILES.c.owner_id == owner_id, study.in_(studies), series.in_(uids))
+        .where(*mine, study.in_(studies), series.in_(uids))
         .group_by(study, series)
     )
     found = {(st, se): n for st, se, n in session.execute(counts)}
@@ -256,11 +266,17 @@ def _date_time(f: DateTimeBetween) -> ColumnElement[bool]:
 
 
 def instances(
-    session: Session, owner_id: str, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    session: Session,
+    owner_id: str,
+    study_uid: str,
+    series_uid: str | None = None,
+    sop_uid: str | None = None,
+    share_id: str | None = None,
 ) -> list[DicomFile]:
     """The owner's files of a study, series or instance for WADO-RS, in series and SOP Instance UID order; of a
-    SOP instance stored more than once, the newest only. Empty when the owner has none."""
-    conditions = [DicomFile.owner_id == owner_id, DicomFile.study_instance_uid == study_uid]
+    SOP instance stored more than once, the newest only. Empty when the owner has none. Through a share link
+    (``share_id``), of the files it opens."""
+    conditions = [*visible(owner_id, share_id), DicomFile.study_instance_uid == study_uid]
     if series_uid is not None:
         conditions.append(DicomFile.series_instance_uid == series_uid)
     if sop_uid is not None:

@@ -38,6 +38,11 @@ class FileRepository:
         query = select(DicomFile.sha256).where(DicomFile.owner_id == self.owner_id, DicomFile.sha256.in_(checksums))
         return set(self.session.scalars(query.distinct()))
 
+    def having(self, file_ids: Sequence[str]) -> set[str]:
+        """Which of these file ids are the owner's."""
+        query = select(DicomFile.id).where(DicomFile.owner_id == self.owner_id, DicomFile.id.in_(file_ids))
+        return set(self.session.scalars(query))
+
     def in_series(
         self, study_uid: str, series_uid: str | None, *, limit: int, offset: int
     ) -> tuple[Sequence[DicomFile], int]:
@@ -213,6 +218,7 @@ class AuditRepository:
         user_id: str | None,
         file_id: str | None,
         action: str | None,
+        share_id: str | None = None,
         since: datetime | None,
         until: datetime | None,
         limit: int,
@@ -225,6 +231,8 @@ class AuditRepository:
             conditions.append(AuditEvent.file_id == file_id)
         if action:
             conditions.append(AuditEvent.action == action)
+        if share_id:
+            conditions.append(AuditEvent.share_id == share_id)
         if since:
             conditions.append(AuditEvent.at >= since)
         if until:

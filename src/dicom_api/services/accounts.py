@@ -48,21 +48,38 @@ Account = User  # the users table's row: what the routes are handed of an accoun
 
 
 @dataclass(frozen=True)
+class ShareScope:
+    """What a share link opens: its files (all of one owner's), read-only. Built from the database on every
+    use, so a revocation or an expiry holds from the next request on, in every process."""
+
+    share_id: str
+    file_ids: frozenset[str]
+    deidentified: bool
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who asks: a bearer token's verified claims, and what to tell once their account is known (the audit
     trail names the caller even when the request is then refused).
 
     ``scope`` is "write" for a signed-in session, a personal access token's own ("read" or "write");
-    ``personal_token_id`` names that token (None for a session), for the audit trail."""
+    ``personal_token_id`` names that token (None for a session), for the audit trail. ``share``: the bearer
+    holds a share link (services/shares.py), with the owner's account as ``claims.subject``: every read sees
+    only the share's files, and nothing else is allowed (api/deps.py)."""
 
     claims: Claims
     seen: Callable[[User], None] = lambda _account: None
     scope: str = "write"
     personal_token_id: str | None = None
+    share: ShareScope | None = None
 
     @property
     def can_write(self) -> bool:
-        return self.scope == "write"
+        return self.scope == "write" and self.share is None
+
+    def may_read(self, file_id: str) -> bool:
+        """Whether a file of the account is within this principal's reach (a share link opens only its own)."""
+        return self.share is None or file_id in self.share.file_ids
 
 
 def check_account(account: User | None, principal: Principal) -> User:

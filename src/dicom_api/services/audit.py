@@ -46,6 +46,7 @@ class AuditEntry:
     client: str | None = None
     request_id: str | None = None
     token_id: str | None = None  # the personal access token the request was made with (or made, or revoked)
+    share_id: str | None = None  # the share link the request was made with (or made, or revoked)
 
 
 _TEXT_LIMIT = 64  # the audit columns' length
@@ -64,8 +65,9 @@ def clean(entry: AuditEntry) -> AuditEntry:
 
 def entry_hash(prev_hash: str, seq: int, at: datetime, entry: AuditEntry) -> str:
     fields = {"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="microseconds"), **entry.__dict__}
-    if fields["token_id"] is None:  # hashed as before the field existed: older entries still verify
-        del fields["token_id"]
+    for later in ("token_id", "share_id"):  # hashed as before the field existed: older entries still verify
+        if fields[later] is None:
+            del fields[later]
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
@@ -177,6 +179,7 @@ class AuditLog:
         user_id: str | None = None,
         file_id: str | None = None,
         action: str | None = None,
+        share_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 100,
@@ -185,7 +188,14 @@ class AuditLog:
         self.flush()  # what this process recorded is part of the answer
         with self._sessions() as session:
             return AuditRepository(session).search(
-                user_id=user_id, file_id=file_id, action=action, since=since, until=until, limit=limit, offset=offset
+                user_id=user_id,
+                file_id=file_id,
+                action=action,
+                share_id=share_id,
+                since=since,
+                until=until,
+                limit=limit,
+                offset=offset,
             )
 
     def verify(self) -> list[str]:

@@ -23,11 +23,14 @@ from dicom_api.services.dicomweb_retrieve import MetadataCache, Retrieve
 from dicom_api.services.dicomweb_store import DicomwebStore
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
+from dicom_api.services.jobs import Jobs
 from dicom_api.services.personal_tokens import PersonalTokens
 from dicom_api.services.qido import Qido
 from dicom_api.services.readiness import Readiness
 from dicom_api.services.render_pool import MIB, RenderPool
 from dicom_api.services.rendering import AdvisoryLocks, NoLocks, PngCache, Renderer, RenderLocks, open_worker_store
+from dicom_api.services.share_access import ShareAccess
+from dicom_api.services.shares import Shares
 from dicom_api.services.signin import LoginThrottle, PasswordWork, SignIn
 from dicom_api.services.spool import Spool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
@@ -59,6 +62,8 @@ class AppContext:
     spool: Spool  # this process's folder for uploads in flight
     retrieve: Retrieve  # WADO-RS: the caller's instances, metadata, frames and bulk data
     readiness: Readiness  # whether the database and the blob store answer
+    jobs: Jobs  # this process's pool for work that outlives its request (a study de-identified)
+    shares: Shares  # share links: made, listed, revoked, and checked on every use
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -108,6 +113,8 @@ class AppContext:
             spool=Spool(settings.spool_dir),
             retrieve=Retrieve(files, qido, run_blocking, limits, MetadataCache(settings.metadata_cache_mib * MIB)),
             readiness=Readiness(engine, store),
+            jobs=Jobs(partial(transaction, sessions), settings.job_workers),
+            shares=Shares(partial(transaction, sessions), settings.share_max_seconds),
         )
 
     def transaction(self) -> AbstractContextManager[Session]:
@@ -118,6 +125,11 @@ class AppContext:
     def signin(self) -> SignIn:
         """Sign-in and password changes, each step in a transaction of its own (see services/signin.py)."""
         return SignIn(self.transaction, self.account_service, self.throttle, PasswordWork())
+
+    @cached_property
+    def share_access(self) -> ShareAccess:
+        """A request made with a share link: looked up, its passcode checked, guessing throttled."""
+        return ShareAccess(self.shares, self.throttle, self.signin.passwords, self.run_blocking)
 
     def account_service(self, session: Session) -> AccountService:
         return AccountService(session, self.tokens, self.settings.refresh_token_ttl_seconds)
@@ -130,6 +142,7 @@ class AppContext:
             yield self.account_service(session)
 
     def close(self) -> None:
+        self.jobs.close()
         self.audit.close()
         self.renders.close()
         self.spool.close()

@@ -20,7 +20,7 @@ from dicom_api.db.repository import FileRepository
 from dicom_api.dicom.attributes import bulk_element_json, dicom_json_model, element_json, find_element, parse_tag_part
 from dicom_api.dicom.inspect import DicomSummary, Header, PixelDataInfo, inspect_dicom
 from dicom_api.dicom.render import render_header
-from dicom_api.errors import AttributeNotFound, FileNotFound
+from dicom_api.errors import AttributeNotFound, FileNotFound, Forbidden
 from dicom_api.services.accounts import Principal, check_account
 from dicom_api.services.audit import AuditEntry, AuditLog
 from dicom_api.services.headers import HeaderCache
@@ -74,7 +74,7 @@ class Files:
         """The bearer's file, or FileNotFound; one database read for both the account and the file."""
         found, row = self.lookups.account_and_file(principal.claims.subject, file_id if _is_file_id(file_id) else None)
         check_account(found, principal)
-        if row is None:
+        if row is None or not principal.may_read(row.id):
             raise FileNotFound()
         return row
 
@@ -125,6 +125,8 @@ class Files:
     ) -> tuple[Sequence[StoredFile], int]:
         """The bearer's files, newest first, and their number; of one study (or series) when ``study_uid`` is given."""
         account = self.account(principal)
+        if principal.share is not None:  # api/deps.py refuses it first; a list must never leak past a share
+            raise Forbidden("A share link opens its own files only.")
         with self.transaction() as session:
             files = FileRepository(session, account.id)
             if study_uid is not None:
@@ -146,6 +148,8 @@ class Files:
         the files it replaces are removed with the new row's commit, each with a delete audit entry."""
         try:
             account = self.account(principal)
+            if principal.share is not None:  # the routes refuse it first; a share link must never store
+                raise Forbidden("A share link cannot store files.")
             summary = inspect_dicom(staged, self.headers.limits)
             admission = admit(account, summary) if admit else Admission()
             if admission.existing is not None:
@@ -171,6 +175,8 @@ class Files:
     def delete(self, principal: Principal, file_id: str, audit: Callable[[str], AuditEntry]) -> None:
         """Row first, then the blob and its renders, after the commit that also holds the audit entry."""
         row = self.open(principal, file_id)
+        if principal.share is not None:  # the routes refuse it first; a share link must never delete
+            raise Forbidden("A share link cannot delete files.")
         with self.transaction() as session:
             if not self._remove_in(session, FileRepository(session, principal.claims.subject), [row.id], audit):
                 raise FileNotFound()  # deleted meanwhile
@@ -186,6 +192,8 @@ class Files:
         """Every file of the bearer's study, series or SOP instance (DICOMweb DELETE), in one transaction with
         an audit entry each; FileNotFound when there is none."""
         account = self.account(principal)
+        if principal.share is not None:  # the routes refuse it first; a share link must never delete
+            raise Forbidden("A share link cannot delete files.")
         with self.transaction() as session:
             files = FileRepository(session, account.id)
             removed = self._remove_in(session, files, files.ids_of(study_uid, series_uid, sop_uid), audit)

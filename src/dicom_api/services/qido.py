@@ -60,7 +60,9 @@ class Qido:
         with self.transaction() as session:
             owner = _owner(session, principal)
             query = parse_qido(params, resource)
-            result = search(session, owner, query, base_url, study_uid=study_uid, series_uid=series_uid)
+            result = search(
+                session, owner, query, base_url, study_uid=study_uid, series_uid=series_uid, share_id=_share(principal)
+            )
         return result.items, warnings(query, result.remaining, urlsplit(base_url).netloc or "dicom-api")
 
     def instances(
@@ -69,12 +71,20 @@ class Qido:
         """The bearer's newest file of each SOP instance of a study, series or instance, in series and SOP
         Instance UID order (detached rows); empty when there is none."""
         with self.transaction() as session:
-            return db.instances(session, _owner(session, principal), study_uid, series_uid, sop_uid)
+            owner = _owner(session, principal)
+            return db.instances(session, owner, study_uid, series_uid, sop_uid, share_id=_share(principal))
 
     def stored_sha256(self, principal: Principal, sop_uid: str) -> list[str]:
-        """SHA-256 of each file the bearer stored as SOP instance ``sop_uid``, newest first."""
+        """SHA-256 of each file the bearer stored as SOP instance ``sop_uid``, newest first (none through a share
+        link, which stores nothing)."""
+        if principal.share is not None:
+            return []
         with self.transaction() as session:
             return db.stored_sha256(session, _owner(session, principal), sop_uid)
+
+
+def _share(principal: Principal) -> str | None:
+    return None if principal.share is None else principal.share.share_id
 
 
 def _owner(session: Session, principal: Principal) -> str:
@@ -96,10 +106,11 @@ def search(
     *,
     study_uid: str | None = None,
     series_uid: str | None = None,
+    share_id: str | None = None,
 ) -> QidoResult:
     """The owner's matches for ``query`` under the path's ``study_uid``/``series_uid``; ``base_url`` is the
     absolute DICOMweb root for each Retrieve URL (PS3.18 10.6.3.3)."""
-    page = db.search(session, owner_id, _search(query, study_uid, series_uid))
+    page = db.search(session, owner_id, _search(query, study_uid, series_uid), share_id)
     level = query.resource.level
     return QidoResult([_object(row, query.returned, level, base_url) for row in page.rows], page.remaining)
 

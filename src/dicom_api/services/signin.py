@@ -158,6 +158,26 @@ class LoginThrottle:
             raise TooManyRequests("Too many failed sign-in attempts; try again later.", retry_after=wait)
         return rows
 
+    def check(self, username: str, address: str) -> None:
+        """TooManyRequests (with Retry-After) when an attempt on ``username`` from ``address`` may not be made
+        now; counts nothing. For secrets checked on every request (share links), where writing every attempt
+        down first would cost each request a write: only ``failed`` ones are."""
+        now = datetime.now(UTC)
+        keys = _keys(username, address)
+        with self._sessions() as session:
+            found = LoginFailureRepository(session).recent(keys, now - self._window)
+        wait = self._wait(*(_Failures(*found[key]) if key in found else _Failures() for key in keys), now=now)
+        if wait is not None:
+            raise TooManyRequests("Too many failed attempts; try again later.", retry_after=wait)
+
+    def failed(self, username: str, address: str) -> None:
+        """Count a failed attempt that ``check`` let through."""
+        now = datetime.now(UTC)
+        with self._sessions() as session, session.begin():
+            repo = LoginFailureRepository(session)
+            repo.prune(now - self._window)
+            repo.add(_keys(username, address), now)
+
     def succeeded(self, username: str, address: str, attempt: list[int]) -> None:
         """The password was right: the attempt is taken back and the username's failures no longer count.
         The address's other failures do (an account of one's own must not reset the pace of an address that
