@@ -2,6 +2,7 @@
 
     python scripts/dev.py bench versus_orthanc                 # about 15 minutes on 2 cores
     python scripts/dev.py bench versus_orthanc --quick         # a smoke run, about 2 minutes
+    python scripts/dev.py bench versus_orthanc --dicomweb      # DICOMweb beside Orthanc's plugin (dicomweb_versus.py)
 
 It builds its corpus (a 512x512 CT series, a 2500x2000 radiograph, a 100-frame 512x512 file and every image of
 pydicom's test files and of pydicom-data that pydicom decodes), starts Orthanc (Debian's `orthanc` and
