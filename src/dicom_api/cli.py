@@ -9,9 +9,10 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
@@ -19,6 +20,9 @@ from sqlalchemy.exc import OperationalError
 from dicom_api.config import Settings
 from dicom_api.logs import configure as configure_logging
 from dicom_api.logs import withhold_file_values
+
+if TYPE_CHECKING:
+    from dicom_api.services.context import AppContext
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "storage":
             return _storage_check(settings, args)
         if args.command == "users":
-            return _users(settings, args)
+            return _operate(settings, partial(_users, args))
         if args.command == "audit":
             return _audit_verify(settings)
         if args.command == "aes":
-            return _aes(settings, args)
+            return _operate(settings, partial(_aes, args))
         return _serve(settings, args, log_config)
     except OperationalError as exc:  # the database is down or the URL is wrong: no traceback for an operator
         print(f"error: cannot reach the database: {str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
@@ -276,33 +280,38 @@ def _storage_check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
-def _users(settings: Settings, args: argparse.Namespace) -> int:
+def _operate(settings: Settings, action: Callable[[AppContext], None]) -> int:
+    """``action`` on a context built for it and closed after; an AppError is said on stderr and exits 1."""
     from dicom_api.errors import AppError
     from dicom_api.services.context import AppContext
 
     context = AppContext.build(settings)
     try:
-        with context.accounts() as accounts:
-            if args.action == "list":
-                users, _ = accounts.list(limit=100_000, offset=0)
-                for user in users:
-                    state = "active" if user.is_active else "disabled"
-                    print(f"{user.id}  {user.username:<24} {user.role:<6} {state}")
-            elif args.action == "create":
-                user = accounts.create(args.username, _ask_password(), args.role)
-                print(f"created {user.username} ({user.role}), id {user.id}")
-            elif args.action == "reset-password":
-                accounts.update(accounts.by_username(args.username), password=_ask_password())
-                print("password changed; the account's tokens no longer work")
-            else:
-                accounts.update(accounts.by_username(args.username), is_active=args.action == "enable")
-                print(f"{args.username} {args.action}d")
+        action(context)
     except AppError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     finally:
         context.close()
     return 0
+
+
+def _users(args: argparse.Namespace, context: AppContext) -> None:
+    with context.accounts() as accounts:
+        if args.action == "list":
+            users, _ = accounts.list(limit=100_000, offset=0)
+            for user in users:
+                state = "active" if user.is_active else "disabled"
+                print(f"{user.id}  {user.username:<24} {user.role:<6} {state}")
+        elif args.action == "create":
+            user = accounts.create(args.username, _ask_password(), args.role)
+            print(f"created {user.username} ({user.role}), id {user.id}")
+        elif args.action == "reset-password":
+            accounts.update(accounts.by_username(args.username), password=_ask_password())
+            print("password changed; the account's tokens no longer work")
+        else:
+            accounts.update(accounts.by_username(args.username), is_active=args.action == "enable")
+            print(f"{args.username} {args.action}d")
 
 
 def _add_ae_commands(commands: Any) -> None:
@@ -316,29 +325,19 @@ def _add_ae_commands(commands: Any) -> None:
     actions.add_parser("remove", help="forget a remote AE").add_argument("ae_title")
 
 
-def _aes(settings: Settings, args: argparse.Namespace) -> int:
-    from dicom_api.errors import AppError
-    from dicom_api.services.context import AppContext
+def _aes(args: argparse.Namespace, context: AppContext) -> None:
     from dicom_api.services.remote_aes import remote_aes
 
-    context = AppContext.build(settings)
-    try:
-        with remote_aes(context.transaction) as aes:
-            if args.action == "add":
-                ae = aes.add(args.ae_title, args.user, args.host)
-                print(f"added {ae.ae_title}: its images go to {ae.username}")
-            elif args.action == "remove":
-                aes.remove(args.ae_title)
-                print(f"removed {args.ae_title}")
-            else:
-                for ae in aes.list():
-                    print(f"{ae.ae_title:<16}  {ae.username:<24} {ae.host or '(any host)'}")
-    except AppError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        context.close()
-    return 0
+    with remote_aes(context.transaction) as aes:
+        if args.action == "add":
+            ae = aes.add(args.ae_title, args.user, args.host)
+            print(f"added {ae.ae_title}: its images go to {ae.username}")
+        elif args.action == "remove":
+            aes.remove(args.ae_title)
+            print(f"removed {args.ae_title}")
+        else:
+            for ae in aes.list():
+                print(f"{ae.ae_title:<16}  {ae.username:<24} {ae.host or '(any host)'}")
 
 
 def _ask_password() -> str:

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,7 +31,17 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = Field(
         default=None, description="S3 secret access key, set together with s3_access_key_id."
     )
-    max_upload_bytes: int = Field(default=2 * GIB, gt=0, description="Largest accepted upload, in bytes.")
+    max_upload_bytes: int = Field(
+        default=2 * GIB, gt=0, description="Largest accepted upload, in bytes; also each part of a STOW-RS request."
+    )
+    max_stow_bytes: int = Field(
+        default=8 * GIB, gt=0, description="Largest STOW-RS request body (every part and its framing), in bytes."
+    )
+    stow_duplicates: Literal["reject", "replace"] = Field(
+        default="reject",
+        description="A STOW-RS instance whose SOP Instance UID the account stored already with other bytes: "
+        "'reject' it (failure reason 0xB00E) or 'replace' the stored one. Identical bytes always succeed.",
+    )
     render_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
@@ -53,6 +64,9 @@ class Settings(BaseSettings):
         "in bytes; a render's peak memory stays under about 10 times this.",
     )
     header_cache_mib: int = Field(default=32, ge=0, description="Parsed headers kept in memory per process, in MiB.")
+    metadata_cache_mib: int = Field(
+        default=64, ge=0, description="WADO-RS metadata (DICOM JSON per instance) kept in memory per process, in MiB."
+    )
     render_cache_mib: int = Field(default=64, ge=0, description="Recent renders kept in memory per process, in MiB.")
     render_memory_mib: int = Field(
         default=512,

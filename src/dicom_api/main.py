@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        # The service keeps its own metrics and logs (which withhold file values); FastAPI's OpenTelemetry
+        # hooks would log exception messages, and asked at each request whether a provider is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.state.metrics = Metrics()

@@ -32,6 +32,12 @@ def _document() -> dict[str, Any]:
     return create_app(settings_for(unused, database_url=f"sqlite:///{unused / 'unused.db'}")).openapi()
 
 
+@schemathesis.serializer('multipart/related; type="application/dicom"', "application/dicom")
+def _raw_body(_context: Any, value: Any) -> bytes:
+    """STOW-RS bodies (binary strings in the schema) sent as the bytes generated: framing errors to find."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 schema = schemathesis.openapi.from_dict(_document())
 
 
@@ -58,11 +64,18 @@ def test_operation(case: schemathesis.Case, fuzzed_app: TestClient) -> None:
     response = fuzzed_app.request(**_for_httpx(case.as_transport_kwargs(base_url=str(fuzzed_app.base_url))))
     response.request.read()  # a multipart body is streamed: read it, for the check's report of the request
     case.validate_response(response, checks=[not_a_server_error])
-    if 400 <= response.status_code < 500:
+    if 400 <= response.status_code < 500 and not _store_instances_answer(response):
         assert error_message(response) is not None, (
             f"{case.method} {case.formatted_path}: {response.status_code} with a body not of the form "
             f"{{'error': '...'}}: {response.text[:300]}\nReproduce with: {case.as_curl_command()}"
         )
+
+
+def _store_instances_answer(response: Any) -> bool:
+    """A STOW-RS 400 or 409 whose instances all failed: its body is the Store Instances Response (PS3.18 10.5.3,
+    Annex I), each failure with its reason, as the standard wants it, not {"error"}."""
+    content_type = response.headers.get("content-type", "")
+    return response.status_code in (400, 409) and content_type in ("application/dicom+json", "application/dicom+xml")
 
 
 def _for_httpx(sent: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.containers.test_image import scaled_environment
+from tests.containers.engine import scaled_environment
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 

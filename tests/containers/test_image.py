@@ -12,24 +12,13 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from tests.containers.conftest import JWT_SECRET, Start, healthcheck_command, volume_name
-from tests.s3 import moto_environment, s3_objects
+from tests.containers.engine import Start, healthcheck_command, scaled_environment, volume_name
+from tests.s3 import s3_objects
 
 pytestmark = pytest.mark.slow
 
 CT = get_testdata_file("CT_small.dcm")
 RTPLAN = get_testdata_file("rtplan.dcm")
-
-
-def scaled_environment(database_url: str, s3_endpoint: str, bucket: str) -> dict[str, str]:
-    """What a container beyond one machine is given: the variables of docker-compose.yml's api service."""
-    return {
-        "DICOM_API_DATABASE_URL": database_url,
-        "DICOM_API_JWT_SECRET": JWT_SECRET,
-        "DICOM_API_ADMIN_PASSWORD": "container-admin-password-0123",
-        "DICOM_API_WORKERS": "2",
-        **moto_environment(s3_endpoint, bucket, "files"),
-    }
 
 
 def _upload(client: httpx.Client, data: bytes, name: str = "f.dcm") -> httpx.Response:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -80,22 +81,26 @@ def run_server(workdir: Path, env: Mapping[str, str] | None = None) -> Iterator[
     process = psutil.Process(popen.pid)
     url = f"http://{HOST}:{port}"
     try:
-        _wait_healthy(url, popen, log)
+        wait_answering(f"{url}/health", popen, "the server", partial(_read, log), ServerDidNotStart)
         yield LiveServer(url, process, data_dir, log, _sign_in(url, password))
     finally:
         _stop(popen, process)
 
 
-def _wait_healthy(url: str, popen: subprocess.Popen[bytes], log: Path) -> None:
+def wait_answering(
+    probe: str, popen: subprocess.Popen[bytes], name: str, read_log: Callable[[], str], error: type[Exception]
+) -> None:
+    """Until GET ``probe`` answers 200: ``error``, with the process's log, when ``name`` exits first or gives
+    no answer in STARTUP_SECONDS."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if popen.poll() is not None:
-            raise ServerDidNotStart(f"the server exited with code {popen.returncode}:\n{_read(log)}")
+            raise error(f"{name} exited with code {popen.returncode}:\n{read_log()}")
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(probe, timeout=2).status_code == 200:
                 return
         time.sleep(0.1)
-    raise ServerDidNotStart(f"no answer from {url}/health in {STARTUP_SECONDS:.0f} s:\n{_read(log)}")
+    raise error(f"no answer from {probe} in {STARTUP_SECONDS:.0f} s:\n{read_log()}")
 
 
 def _sign_in(url: str, password: str) -> dict[str, str]:
@@ -112,16 +117,21 @@ def _stop(popen: subprocess.Popen[bytes], process: psutil.Process) -> None:
         children = process.children(recursive=True)
     except psutil.NoSuchProcess:
         children = []
+    terminate(popen)
+    _, alive = psutil.wait_procs(children, timeout=STOP_SECONDS)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def terminate(popen: subprocess.Popen[bytes]) -> None:
+    """Terminate the process, killed when it has not ended in STOP_SECONDS."""
     popen.terminate()
     try:
         popen.wait(STOP_SECONDS)
     except subprocess.TimeoutExpired:
         popen.kill()
         popen.wait(STOP_SECONDS)
-    _, alive = psutil.wait_procs(children, timeout=STOP_SECONDS)
-    for child in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
 
 
 def _read(log: Path) -> str:

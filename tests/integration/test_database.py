@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.db.engine import durability_problems, make_engine, make_session_factory
@@ -152,6 +153,19 @@ def test_files_are_seen_only_by_their_owner_newest_first(sessions: sessionmaker[
     assert found.owner_id == alice.id
     assert found.created_at.tzinfo is not None
     assert lookups.account_and_file("0" * 32, ids[0][1]) == (None, None)
+
+
+def test_a_driver_error_in_the_lookups_is_raised_as_sqlalchemys(database_url: str) -> None:
+    """The lookups run on the driver's cursor: what it raises still reaches the error handlers as SQLAlchemy's
+    (here a database that was never migrated: no users table)."""
+    engine = make_engine(database_url)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            Lookups(engine).account_and_file("0" * 32, None)
+        assert isinstance(raised.value.orig, engine.dialect.loaded_dbapi.Error)
+        assert "users" in str(raised.value.statement)
+    finally:
+        engine.dispose()
 
 
 def test_concurrent_audit_appends_keep_one_unbroken_chain(sessions: sessionmaker[Session]) -> None:

@@ -57,6 +57,7 @@ def test_a_deidentified_copy_is_a_new_file_of_the_caller(api: TestClient) -> Non
     assert response.headers["location"] == f"/files/{copy_id}"
     listed = {item["file_id"]: item for item in api.get("/files").json()["items"]}
     assert set(listed) == {original, copy_id}
+    assert "dicom_api_uploads_total 2.0" in api.get("/metrics").text  # the copy counts as a file stored
     ds = _stored(api, copy_id)
     assert ds.PatientIdentityRemoved == "YES"
     assert str(ds.PatientName) == ""

@@ -7,8 +7,9 @@ import pydicom
 import pytest
 from pydicom.pixels.utils import pixel_array
 
-from dicom_api.dicom.frames import dataset_syntax
+from dicom_api.dicom.frames import available_decoder, dataset_syntax
 from dicom_api.dicom.render import _native_frame, _pixel_tag_follows
+from dicom_api.errors import CannotTranscode
 from tests.corpus import CORPUS
 
 
@@ -57,3 +58,9 @@ def test_native_frame_equals_pydicom(name: str) -> None:
             assert np.array_equal(native, expected)
     if not read_any:
         pytest.skip("not a layout the native reader takes")
+
+
+def test_available_decoder_refuses_a_syntax_it_has_no_decoder_for() -> None:
+    assert available_decoder("1.2.840.10008.1.2.5", "frame").is_available  # RLE Lossless: pydicom's own
+    with pytest.raises(CannotTranscode, match=r"The frame cannot be decoded here \(1\.2\.3\.4\)"):
+        available_decoder("1.2.3.4", "frame")

@@ -8,9 +8,9 @@ from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from dicom_api.api.deps import ContextDep, PrincipalDep, WriterPrincipal
-from dicom_api.api.files import FileId
+from dicom_api.api.files import FileId, created
 from dicom_api.api.middleware import audited
-from dicom_api.api.schemas import DeidentifyIn, UploadOut
+from dicom_api.api.schemas import DeidentifyIn
 from dicom_api.services.deidentify import deidentified_bytes, deidentify_stored
 
 _OPTION = "An option of PS3.15 Annex E (see POST /files/{file_id}/deidentify); repeat for several."
@@ -29,12 +29,7 @@ async def deidentify(
     body = body or DeidentifyIn()
     entry = audited(request, 201)
     row = await context.run_blocking(deidentify_stored, context, principal, file_id, body.options, body.key, entry)
-    request.state.audit_committed = True
-    request.app.state.metrics.uploads.inc()
-    request.app.state.metrics.bytes_stored.inc(row.size_bytes)
-    return JSONResponse(
-        UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
-    )
+    return created(request, row)
 
 
 async def download_deidentified(

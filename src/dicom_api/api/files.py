@@ -9,7 +9,7 @@ from fastapi import Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from dicom_api.api.deps import ContextDep, Limit, Offset, PrincipalDep, WriterPrincipal
-from dicom_api.api.middleware import audited
+from dicom_api.api.middleware import audited, stored
 from dicom_api.api.schemas import FileListOut, FileOut, UploadOut
 from dicom_api.api.upload_stream import spool_upload
 from dicom_api.errors import PayloadTooLarge
@@ -30,9 +30,12 @@ async def upload_dicom(request: Request, principal: WriterPrincipal, context: Co
     # One blocking call checks the account, validates, stores and indexes, and commits the audit entry.
     entry = audited(request, 201)
     row = await context.run_blocking(context.files.ingest, principal, spooled.path, spooled.size, spooled.sha256, entry)
-    request.state.audit_committed = True
-    request.app.state.metrics.uploads.inc()
-    request.app.state.metrics.bytes_stored.inc(row.size_bytes)
+    return created(request, row)
+
+
+def created(request: Request, row: StoredFile) -> JSONResponse:
+    """201 naming a file just stored as a new file of the caller's, counted once its audit entry committed."""
+    stored(request, row.size_bytes)
     return JSONResponse(
         UploadOut(file_id=row.id).model_dump(), status_code=201, headers={"Location": f"/files/{row.id}"}
     )
@@ -54,7 +57,7 @@ async def download_png(
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    png = await context.renderer.png(render)
+    png = await context.renderer.image(render)
     headers["Content-Disposition"] = f'attachment; filename="{row.id}.png"'
     return Response(png, media_type="image/png", headers=headers)
 
@@ -122,7 +125,7 @@ def live() -> dict[str, str]:
 
 def ready(context: ContextDep) -> dict[str, str]:
     """The database and the blob store are reachable (503 otherwise)."""
-    context.check_ready()
+    context.readiness.check()
     return {"status": "ok"}
 
 

@@ -29,10 +29,19 @@ class Metrics:
         )
         self.uploads = Counter("dicom_api_uploads_total", "Files stored", registry=self.registry)
         self.bytes_stored = Counter("dicom_api_bytes_stored_total", "Bytes of files stored", registry=self.registry)
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        count, latency = self._series.get((method, route, status)) or self._add_series(method, route, status)
+        count.inc()
+        latency.observe(seconds)
+
+    def _add_series(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        """The labelled series of a method, route and status, looked up once (labels() takes a lock and
+        builds its key at each call): there are as many as routes, methods and statuses, not requests."""
+        series = self.requests.labels(method, route, str(status)), self.latency.labels(method, route)
+        self._series[method, route, status] = series
+        return series
 
     def render(self) -> Response:
         registry = self.registry

@@ -7,9 +7,9 @@ paths carry server-made file ids, never patient data.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -41,7 +41,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex[:16]
+        request_id = incoming if _INCOMING_ID.fullmatch(incoming) else os.urandom(8).hex()
         state = scope.setdefault("state", {})
         state["request_id"], state["audit_actions"] = request_id, self.actions
         started = time.perf_counter()
@@ -83,6 +83,14 @@ def audited(request: Request, status: int) -> Callable[[str], AuditEntry]:
     scope = request.scope
     action = scope["state"]["audit_actions"][scope["endpoint"]]
     return lambda file_id: _entry(scope, action, status, file_id)
+
+
+def stored(request: Request, size: int) -> None:
+    """After the transaction that stored a file with its audit entry has committed: no second entry, and the
+    file and its ``size`` bytes counted in the metrics."""
+    request.state.audit_committed = True
+    request.app.state.metrics.uploads.inc()
+    request.app.state.metrics.bytes_stored.inc(size)
 
 
 def _entry(scope: Scope, action: str, status: int, file_id: object) -> AuditEntry:

@@ -29,6 +29,8 @@ from dicom_api.services.media import MULTIPART_RELATED, parse_media_type
 
 MAX_PREAMBLE = 64 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
+# RFC 2046 5.1.1 allows 1 to 70 characters, but Orthanc 1.10 sends two UUIDs joined by "-" (73): a bound, not the rule.
+MAX_BOUNDARY = 200
 _T = TypeVar("_T")
 
 
@@ -76,7 +78,7 @@ def request_body(content_type: str | None) -> RequestBody:
     if parsed is None or parsed.media_type != MULTIPART_RELATED:
         raise UnsupportedMediaType('Send DICOM instances as multipart/related; type="application/dicom".')
     boundary = parsed.param("boundary")
-    if not boundary or len(boundary) > 70:  # RFC 2046 5.1.1: 1 to 70 characters
+    if not boundary or len(boundary) > MAX_BOUNDARY:
         raise BadRequest("The multipart/related Content-Type has no valid boundary parameter.")
     part_type = parsed.param("type")
     if part_type not in (None, DICOM):

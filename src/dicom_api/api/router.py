@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from dicom_api.api import accounts, deidentify, files, intake, personal_tokens
+from dicom_api.api import accounts, deidentify, dicomweb, dicomweb_retrieve, files, intake, personal_tokens
 from dicom_api.api.metrics import metrics_endpoint
 from dicom_api.api.schemas import (
     AuditListOut,
@@ -126,6 +126,10 @@ add("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"], response
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
 # fmt: on
 
+# DICOMweb (PS3.18): QIDO-RS, STOW-RS and DELETE; WADO-RS
+router.include_router(dicomweb.router)
+router.include_router(dicomweb_retrieve.router)
+
 # What the audit trail records: every access to patient data, every sign-in, every personal token made or revoked.
 AUDITED: dict[Callable[..., Any], str] = {
     files.upload_dicom: "upload",
@@ -141,4 +145,6 @@ AUDITED: dict[Callable[..., Any], str] = {
     accounts.sign_in: "login",
     personal_tokens.create_token: "token_create",
     personal_tokens.revoke_token: "token_revoke",
+    **dicomweb.AUDITED,
+    **dicomweb_retrieve.AUDITED,
 }

@@ -42,6 +42,22 @@ class FileRepository:
         query = select(func.count()).select_from(DicomFile).where(DicomFile.owner_id == self.owner_id)
         return int(self.session.scalar(query) or 0)
 
+    def ids_of(self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None) -> Sequence[str]:
+        """Every file of the owner's study, series or SOP instance (a SOP instance may be stored more than once)."""
+        query = select(DicomFile.id).where(
+            DicomFile.owner_id == self.owner_id, DicomFile.study_instance_uid == study_uid
+        )
+        if series_uid is not None:
+            query = query.where(DicomFile.series_instance_uid == series_uid)
+        if sop_uid is not None:
+            query = query.where(DicomFile.sop_instance_uid == sop_uid)
+        return self.session.scalars(query.order_by(DicomFile.id)).all()
+
+    def by_sop(self, sop_uid: str) -> Sequence[DicomFile]:
+        """The owner's files stored as SOP instance ``sop_uid``, newest first."""
+        query = select(DicomFile).where(DicomFile.owner_id == self.owner_id, DicomFile.sop_instance_uid == sop_uid)
+        return self.session.scalars(query.order_by(DicomFile.created_at.desc(), DicomFile.id.desc())).all()
+
     def remove(self, file_id: str) -> bool:
         """Delete the owner's file row; False when it was already gone."""
         statement = delete(DicomFile).where(DicomFile.owner_id == self.owner_id, DicomFile.id == file_id)

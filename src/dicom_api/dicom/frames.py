@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from pydicom.dataset import Dataset
+from pydicom.pixels.decoders.base import Decoder, get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dicom_api.dicom.codestreams import Declared, MalformedCodestream, j2k_size, jpeg_frame, rle_segments
 from dicom_api.dicom.limits import DicomLimits
-from dicom_api.errors import UndecodableImage
+from dicom_api.errors import CannotTranscode, UndecodableImage
 
 _JPEG = frozenset(f"1.2.840.10008.1.2.4.{n}" for n in (50, 51, 57, 70, 80, 81))  # T.81 and T.87 (JPEG-LS)
 _J2K = frozenset(f"1.2.840.10008.1.2.4.{n}" for n in (90, 91, 92, 93, 201, 202, 203))  # T.800 and HTJ2K
@@ -172,6 +173,18 @@ def _check_rle(data: bytes, found: Geometry) -> None:
         raise MalformedCodestream(f"it has {len(segments)} RLE segments where the header implies {expected}")
     if any(length * _RLE_MAX_EXPANSION < found.rows * found.columns for _, length in segments):
         raise MalformedCodestream("an RLE segment is too short to hold the frame the header declares")
+
+
+def available_decoder(syntax: str, what: str) -> Decoder:
+    """pydicom's decoder of the encapsulated transfer syntax ``syntax`` (PS3.5 A.4) when its plugin is installed
+    here; CannotTranscode (406), naming ``what`` ("frame", "pixel data"), when there is none."""
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        decoder = None
+    if decoder is None or not decoder.is_available:
+        raise CannotTranscode(f"The {what} cannot be decoded here ({syntax_name(syntax)}).")
+    return decoder
 
 
 def syntax_name(uid: str) -> str:

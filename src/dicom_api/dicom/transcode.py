@@ -22,12 +22,11 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import dcmwrite
-from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from dicom_api.dicom.codestreams import repair_sequential_scans
 from dicom_api.dicom.deflated import inflated, is_deflated
-from dicom_api.dicom.frames import check_codestream, dataset_syntax, frame_count, geometry, syntax_name
+from dicom_api.dicom.frames import available_decoder, check_codestream, dataset_syntax, frame_count, geometry
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.errors import AppError, CannotTranscode
 
@@ -92,12 +91,7 @@ def _complete_file_meta(ds: Dataset) -> None:
 def _decompress(ds: Dataset, syntax: UID, limits: DicomLimits) -> None:
     """Encapsulated Pixel Data (PS3.5 A.4) decoded: every frame's codestream checked against the header and the
     limits before any decoder runs, sequential JPEG scans repaired as the renderer does."""
-    try:
-        decoder = get_decoder(syntax)
-    except NotImplementedError:
-        decoder = None
-    if decoder is None or not decoder.is_available:
-        raise CannotTranscode(f"The pixel data cannot be decoded here ({syntax_name(syntax)}).")
+    available_decoder(syntax, "pixel data")  # none installed: refused before any work
     found = geometry(ds, limits)
     frames = frame_count(ds, None)
     _check_total(found.decoded_bytes * frames, limits)

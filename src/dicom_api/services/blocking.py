@@ -22,3 +22,8 @@ class RunBlocking:
         if self.inline:
             return fn(*args)
         return await anyio.to_thread.run_sync(fn, *args)
+
+    async def in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """Always in a worker thread: CPU-bound work (transcoding, decoding a frame) that would stall every
+        other request if it ran inline."""
+        return await anyio.to_thread.run_sync(fn, *args)

@@ -7,8 +7,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property, partial
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicom_api.auth.tokens import TokenCodec, load_or_create_secret
@@ -16,14 +16,16 @@ from dicom_api.config import Settings
 from dicom_api.db.engine import make_engine, make_session_factory, transaction
 from dicom_api.db.lookups import Lookups
 from dicom_api.dicom.limits import DicomLimits
-from dicom_api.errors import ServiceUnavailable
 from dicom_api.services.accounts import AccountService
 from dicom_api.services.audit import AuditLog
 from dicom_api.services.blocking import RunBlocking
+from dicom_api.services.dicomweb_retrieve import MetadataCache, Retrieve
+from dicom_api.services.dicomweb_store import DicomwebStore
 from dicom_api.services.files import Files
 from dicom_api.services.headers import HeaderCache
 from dicom_api.services.personal_tokens import PersonalTokens
 from dicom_api.services.qido import Qido
+from dicom_api.services.readiness import Readiness
 from dicom_api.services.render_pool import MIB, RenderPool
 from dicom_api.services.rendering import AdvisoryLocks, NoLocks, PngCache, Renderer, RenderLocks, open_worker_store
 from dicom_api.services.signin import LoginThrottle, PasswordWork, SignIn
@@ -52,8 +54,11 @@ class AppContext:
     files: Files  # the read path: every route that reads or changes a file
     personal_tokens: PersonalTokens
     qido: Qido  # QIDO-RS searches, and the instances WADO-RS and STOW-RS look up by UID
+    dicomweb_store: DicomwebStore  # STOW-RS, QIDO-RS and DELETE under /dicomweb
     run_blocking: RunBlocking  # the one way off the event loop
     spool: Spool  # this process's folder for uploads in flight
+    retrieve: Retrieve  # WADO-RS: the caller's instances, metadata, frames and bulk data
+    readiness: Readiness  # whether the database and the blob store answer
 
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
@@ -77,6 +82,8 @@ class AppContext:
         locks: RenderLocks = AdvisoryLocks(engine) if postgres else NoLocks()
         png_cache = PngCache(settings.render_cache_mib * MIB)
         audit = AuditLog(sessions)
+        files = Files(lookups, store, headers, partial(transaction, sessions), audit)
+        qido = Qido(partial(transaction, sessions))
         return cls(
             settings=settings,
             engine=engine,
@@ -93,11 +100,14 @@ class AppContext:
                 settings.login_max_failures_per_address,
             ),
             audit=audit,
-            files=Files(lookups, store, headers, partial(transaction, sessions), audit),
+            files=files,
             personal_tokens=PersonalTokens(partial(transaction, sessions), settings.personal_token_max_days),
-            qido=Qido(partial(transaction, sessions)),
+            qido=qido,
+            dicomweb_store=DicomwebStore(files, qido, partial(transaction, sessions), settings.stow_duplicates),
             run_blocking=run_blocking,
             spool=Spool(settings.spool_dir),
+            retrieve=Retrieve(files, qido, run_blocking, limits, MetadataCache(settings.metadata_cache_mib * MIB)),
+            readiness=Readiness(engine, store),
         )
 
     def transaction(self) -> AbstractContextManager[Session]:
@@ -118,18 +128,6 @@ class AppContext:
         must not hold a connection before they get here)."""
         with self.transaction() as session:
             yield self.account_service(session)
-
-    def check_ready(self) -> None:
-        """Raise ServiceUnavailable unless the database and the blob store both answer."""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            raise ServiceUnavailable("The database is unreachable.") from None
-        try:
-            self.store.exists("0" * 32)  # any answer, found or not, shows the store is reachable
-        except Exception:
-            raise ServiceUnavailable("The blob store is unreachable.") from None
 
     def close(self) -> None:
         self.audit.close()

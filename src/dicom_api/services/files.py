@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ from dicom_api.storage import BlobStore
 StoredFile = DicomFile  # what the routes are handed: the files table's row, detached
 CHUNK = 1024 * 1024  # bytes of a stored file read at a time when it is sent
 Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What an ingest's ``admit`` decided once the file was read: ``existing`` when the same bytes are stored
+    already (nothing is stored again), ``replaces`` the ids of files the new one replaces, removed in the
+    transaction that adds it. To refuse the file, ``admit`` raises."""
+
+    existing: StoredFile | None = None
+    replaces: tuple[str, ...] = ()
+
+
+Admit = Callable[[User, DicomSummary], Admission]
 
 
 def parse_tag(group: str, element: str) -> int:
@@ -113,13 +127,25 @@ class Files:
             return files.list(limit=limit, offset=offset), files.count()
 
     def ingest(
-        self, principal: Principal, staged: Path, size: int, sha256: str, audit: Callable[[str], AuditEntry]
+        self,
+        principal: Principal,
+        staged: Path,
+        size: int,
+        sha256: str,
+        audit: Callable[[str], AuditEntry],
+        admit: Admit | None = None,
     ) -> StoredFile:
         """Validate the spooled upload, store it (blob first, then the row) and index it. ``staged`` is always
-        consumed. Returns once the row and its audit entry (``audit`` of the new id) are committed together."""
+        consumed. Returns once the row and its audit entry (``audit`` of the new id) are committed together.
+        ``admit`` (STOW-RS) sees the account and the file's summary before anything is stored (see Admission);
+        the files it replaces are removed with the new row's commit, each with a delete audit entry."""
         try:
             account = self.account(principal)
             summary = inspect_dicom(staged, self.headers.limits)
+            admission = admit(account, summary) if admit else Admission()
+            if admission.existing is not None:
+                self.audit.record(audit(admission.existing.id))
+                return admission.existing
             file_id = uuid.uuid4().hex
             self.store.put_file(file_id, staged)
         finally:
@@ -128,7 +154,9 @@ class Files:
         with self.transaction() as session:
             # A blob whose row is not committed would never be reachable: remove it if the transaction fails.
             event.listen(session, "after_rollback", lambda _s: self.store.delete(file_id), once=True)
-            FileRepository(session, account.id).add(row)
+            files = FileRepository(session, account.id)
+            files.add(row)
+            self._remove_in(session, files, admission.replaces, lambda old: replace(audit(old), action="delete"))
             self.audit.append_in(session, audit(file_id))  # last before the commit: the chain's head held briefly
         if summary.header is not None:  # parsed already: the first render needs no parse
             with contextlib.suppress(Exception):  # an attribute that cannot be copied: rendering parses it
@@ -139,17 +167,45 @@ class Files:
         """Row first, then the blob and its renders, after the commit that also holds the audit entry."""
         row = self.open(principal, file_id)
         with self.transaction() as session:
-            files = FileRepository(session, principal.claims.subject)
-            if not files.remove(row.id):
+            if not self._remove_in(session, FileRepository(session, principal.claims.subject), [row.id], audit):
                 raise FileNotFound()  # deleted meanwhile
 
-            def purge(_session: Session) -> None:
+    def delete_instances(
+        self,
+        principal: Principal,
+        study_uid: str,
+        series_uid: str | None,
+        sop_uid: str | None,
+        audit: Callable[[str], AuditEntry],
+    ) -> int:
+        """Every file of the bearer's study, series or SOP instance (DICOMweb DELETE), in one transaction with
+        an audit entry each; FileNotFound when there is none."""
+        account = self.account(principal)
+        with self.transaction() as session:
+            files = FileRepository(session, account.id)
+            removed = self._remove_in(session, files, files.ids_of(study_uid, series_uid, sop_uid), audit)
+        if not removed:
+            raise FileNotFound("No such study, series or instance.")
+        return removed
+
+    def _remove_in(
+        self, session: Session, files: FileRepository, file_ids: Sequence[str], audit: Callable[[str], AuditEntry]
+    ) -> int:
+        """Remove the rows now, their blobs and renders once ``session`` commits: a row never points at nothing."""
+        removed = [file_id for file_id in file_ids if files.remove(file_id)]
+        if not removed:
+            return 0
+
+        def purge(_session: Session) -> None:
+            for file_id in removed:
                 self.store.delete_prefix(f"{RENDERS}/{file_id}")
                 self.store.delete(file_id)
+                self.headers.evict(file_id)
 
-            event.listen(session, "after_commit", purge, once=True)
+        event.listen(session, "after_commit", purge, once=True)
+        for file_id in removed:
             self.audit.append_in(session, audit(file_id))
-        self.headers.evict(file_id)
+        return len(removed)
 
 
 def _is_file_id(value: str) -> bool:

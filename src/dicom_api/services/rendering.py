@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from dicom_api.dicom.limits import DEFAULT_LIMITS, DicomLimits
 from dicom_api.dicom.render import RenderHeader, Window, render_png
+from dicom_api.dicom.rendered import PNG, Output, render_image
 from dicom_api.errors import AppError, FileNotFound, InvalidParameter, RenderLimitExceeded
 from dicom_api.services.blocking import RunBlocking
 from dicom_api.services.headers import HeaderCache
@@ -31,7 +32,7 @@ from dicom_api.services.render_pool import RenderPool
 from dicom_api.storage import BlobStore, S3Options, open_blob_store
 
 RENDER_VERSION = 2  # part of every ETag and cache key: bump when the pipeline's output changes
-RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.png
+RENDERS = "renders"  # blob key prefix of stored renders: renders/<file id>/<variant>.<png|jpg>
 LOCK_WAIT_SECONDS = 60  # longer than a render may take (RENDER_TIMEOUT_SECONDS): then render here too
 _store: BlobStore | None = None  # in a render process: its own blob store
 _limits: DicomLimits = DEFAULT_LIMITS  # in a render process: what a file may inflate to, a frame may need
@@ -47,19 +48,33 @@ class RenderRequest:
     window: Window | None = None
     pixel_offset: int | None = field(default=None, compare=False)  # where Pixel Data starts, when known
     header: RenderHeader | None = field(default=None, compare=False)  # sent to the render process, when parsed
+    # How DICOMweb's rendered resources deliver it (media type, quality, viewport); None: the PNG route's
+    # full-size PNG, whose keys and ETags stay as they were.
+    output: Output | None = None
 
     @property
     def variant(self) -> str:
-        """Frame, window and pipeline version, in characters that are safe in a blob key."""
+        """Frame, window, output and pipeline version, in characters that are safe in a blob key."""
         window = "auto"
         if self.window is not None:
             spec = f"{self.window.center!r},{self.window.width!r},{self.window.function}"
             window = hashlib.sha256(spec.encode()).hexdigest()[:16]
-        return f"{self.frame}-{window}-r{RENDER_VERSION}"
+        variant = f"{self.frame}-{window}-r{RENDER_VERSION}"
+        if self.output is None:
+            return variant
+        output = self.output.variant
+        if len(output) > 16:  # a viewport's region: keys stay within the blob store's name length
+            output = hashlib.sha256(output.encode()).hexdigest()[:16]
+        return f"{variant}-{output}"
+
+    @property
+    def media_type(self) -> str:
+        return PNG if self.output is None else self.output.media_type
 
     @property
     def cache_key(self) -> str:
-        return f"{RENDERS}/{self.file_id}/{self.variant}.png"
+        extension = "png" if self.media_type == PNG else "jpg"
+        return f"{RENDERS}/{self.file_id}/{self.variant}.{extension}"
 
     def etag(self, sha256: str) -> str:
         return f'"{sha256[:32]}-{self.variant}"'
@@ -93,7 +108,9 @@ def _render(request: RenderRequest) -> bytes:
     assert _store is not None  # noqa: S101 - set by the pool initializer
     try:
         with _store.open(request.file_id) as fp:
-            return render_png(fp, request.frame, request.window, request.header, _limits)
+            if request.output is None:
+                return render_png(fp, request.frame, request.window, request.header, _limits)
+            return render_image(fp, request.frame, request.window, request.header, _limits, request.output)
     except FileNotFoundError:  # deleted while it was asked for (the Renderer tells that from a lost blob)
         raise FileNotFound() from None
 
@@ -174,8 +191,8 @@ class PngCache:
 
 
 class Renderer:
-    """PNG of a render request: from memory or the store when it was rendered before, else rendered exactly
-    once."""
+    """The encoded image of a render request (PNG, or what its output asks): from memory or the store when it
+    was rendered before, else rendered exactly once."""
 
     def __init__(
         self,
@@ -199,7 +216,7 @@ class Renderer:
         # say), they would hold a render process for as long again. Used from the event loop only.
         self._refused: TTLCache[tuple[str, int], str] = TTLCache(REFUSED_FRAMES, REFUSED_SECONDS)
 
-    async def png(self, request: RenderRequest) -> bytes:
+    async def image(self, request: RenderRequest) -> bytes:
         key = request.cache_key
         cached = self._memory.get(key)
         if cached is not None:
