@@ -184,7 +184,7 @@ def summary(bench: Bench, ours: str, theirs: str) -> list[dict[str, Any]]:
         mine = [p.per_second for p in bench.phases if (p.target, p.scenario) == (ours, scenario)]
         other = [p.per_second for p in bench.phases if (p.target, p.scenario) == (theirs, scenario)]
         ratio = median([a / b for a, b in zip(mine, other, strict=False) if b])
-        rows.append({"what": what, "ratio": ratio, "goal": goal,
+        rows.append({"what": what, "scenario": scenario, "ratio": ratio, "goal": goal,
                      "met": None if goal is None else ratio >= goal})  # fmt: skip
     return rows
 
