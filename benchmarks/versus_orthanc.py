@@ -2,6 +2,7 @@
 
     python scripts/dev.py bench versus_orthanc                 # about 15 minutes on 2 cores
     python scripts/dev.py bench versus_orthanc --quick         # a smoke run, about 2 minutes
+    python scripts/dev.py bench versus_orthanc --dicomweb      # DICOMweb beside Orthanc's plugin (dicomweb_versus.py)
 
 It builds its corpus (a 512x512 CT series, a 2500x2000 radiograph, a 100-frame 512x512 file and every image of
 pydicom's test files and of pydicom-data that pydicom decodes), starts Orthanc (Debian's `orthanc` and
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ async def drive(
     session: aiohttp.ClientSession,
     process: psutil.Process,
     phase: Phase,
-    calls: Sequence[Call],
+    calls: Iterable[Call],
     on_answer: Callable[[int, Answer], None] | None = None,
 ) -> Phase:
     """Send ``calls`` with ``phase.concurrency`` in flight; time each; measure the server tree's CPU and RSS."""
@@ -596,21 +597,13 @@ def summary(bench: Run) -> list[dict[str, Any]]:
     return rows  # noqa: RET504 - built by add()
 
 
-def markdown(bench: Run, machine: dict[str, str], plan: Plan) -> str:
-    lines = ["# DICOM API versus Orthanc", "",
-             f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram']}, {machine['os']}, "
-             f"Python {machine['python']}; Orthanc {machine['orthanc']}. Repeats: {plan.repeats}; "
-             "cells are medians over repeats. Ratios are DICOM API / Orthanc, per repeat, then the median.", "",
-             "## Targets", "", "| measure | ratio (min-max) | target | met |", "|---|---|---|---|"]  # fmt: skip
-    for row in summary(bench):
-        span = f" ({row['range'][0]:.2f}-{row['range'][1]:.2f})" if row["range"] else ""
-        lines.append(f"| {row['what']} | {row['ratio']:.2f}{span} | {row['goal']} | {'yes' if row['met'] else 'no'} |")
-    lines += ["", "## Phases", "",
-              "| scenario | server | variant | c | ops/s | p50 ms | p95 ms | p99 ms | server CPU ms/op "
-              "| client CPU ms/op | peak RSS MB | failed |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+def phase_table(phases: list[Phase]) -> list[str]:
+    """The Markdown table of every phase: medians over repeats."""
+    lines = ["| scenario | server | variant | c | ops/s | p50 ms | p95 ms | p99 ms | server CPU ms/op "
+             "| client CPU ms/op | peak RSS MB | failed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     groups: dict[tuple[str, str, str, int], list[Phase]] = {}
-    for phase in bench.phases:
+    for phase in phases:
         groups.setdefault((phase.scenario, phase.target, phase.variant, phase.concurrency), []).append(phase)
     for (scenario, target, variant, concurrency), runs in sorted(groups.items()):
 
@@ -624,6 +617,19 @@ def markdown(bench: Run, machine: dict[str, str], plan: Plan) -> str:
             f"| {med(lambda r: r.client_ms_per_op):.2f} | {med(lambda r: r.rss_peak_mb):.0f} "
             f"| {sum(r.failed for r in runs)} |"
         )
+    return lines
+
+
+def markdown(bench: Run, machine: dict[str, str], plan: Plan) -> str:
+    lines = ["# DICOM API versus Orthanc", "",
+             f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram']}, {machine['os']}, "
+             f"Python {machine['python']}; Orthanc {machine['orthanc']}. Repeats: {plan.repeats}; "
+             "cells are medians over repeats. Ratios are DICOM API / Orthanc, per repeat, then the median.", "",
+             "## Targets", "", "| measure | ratio (min-max) | target | met |", "|---|---|---|---|"]  # fmt: skip
+    for row in summary(bench):
+        span = f" ({row['range'][0]:.2f}-{row['range'][1]:.2f})" if row["range"] else ""
+        lines.append(f"| {row['what']} | {row['ratio']:.2f}{span} | {row['goal']} | {'yes' if row['met'] else 'no'} |")
+    lines += ["", "## Phases", "", *phase_table(bench.phases)]
     lines += ["", "## Once per server", ""]
     for name, found in bench.once.items():
         lines.append(f"### {name}")
@@ -660,6 +666,11 @@ def machine_facts(orthanc_url: str | None) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 20 slices, one repeat, no 1 GiB upload")
+    parser.add_argument(
+        "--dicomweb",
+        action="store_true",
+        help="the DICOMweb group alone (dicomweb_versus.py): 10,000 instances, or 450 with --quick",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "dicom-api-bench-corpus")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -667,12 +678,30 @@ def main() -> int:
     parser.add_argument("--orthanc-plugin", type=Path, default=ORTHANC_PLUGIN, help="the DICOMweb plugin")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of this service")
     args = parser.parse_args()
+    if args.dicomweb:
+        return dicomweb(args)
     plan = Plan(repeats=args.repeats, ct_count=200, repeated_renders=400, header_reads=2000, big_renders=3,
                 coverage=True, gib_upload=True)  # fmt: skip
     if args.quick:
         plan = Plan(repeats=1, ct_count=20, repeated_renders=80, header_reads=300, big_renders=1,
                     coverage=False, gib_upload=False)  # fmt: skip
     corpus = build_corpus(args.corpus, ct_count=200)
+    with servers(args) as (orthanc, service, workdir):
+        machine = machine_facts(orthanc.url)
+        bench = asyncio.run(run([orthanc, service], corpus, plan, workdir))
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = markdown(bench, machine, plan)
+    (args.out / "results.md").write_text(report + "\n", encoding="utf-8")
+    data = {"machine": machine, "plan": asdict(plan), "targets": summary(bench),
+            "phases": [p.row() for p in bench.phases], "once": bench.once}  # fmt: skip
+    (args.out / "results.json").write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    print(report)
+    return 0
+
+
+@contextlib.contextmanager
+def servers(args: argparse.Namespace) -> Iterator[tuple[Orthanc, Service, Path]]:
+    """Orthanc and this service, each with its data in one temporary folder, removed on exit."""
     with tempfile.TemporaryDirectory(prefix="versus-orthanc-") as tmp:
         workdir = Path(tmp)
         env = {"DICOM_API_LOG_LEVEL": "warning", "DICOM_API_WORKERS": str(args.workers),
@@ -683,16 +712,19 @@ def main() -> int:
             run_orthanc(workdir, args.orthanc_bin, args.orthanc_plugin) as orthanc,
             run_server(workdir / "service", env) as live,
         ):
-            service = Service(live.url, live.process, dict(live.headers))
-            machine = machine_facts(orthanc.url)
-            bench = asyncio.run(run([orthanc, service], corpus, plan, workdir))
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = markdown(bench, machine, plan)
-    (args.out / "results.md").write_text(report + "\n", encoding="utf-8")
-    data = {"machine": machine, "plan": asdict(plan), "targets": summary(bench),
-            "phases": [p.row() for p in bench.phases], "once": bench.once}  # fmt: skip
-    (args.out / "results.json").write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
-    print(report)
+            yield orthanc, Service(live.url, live.process, dict(live.headers)), workdir
+
+
+def dicomweb(args: argparse.Namespace) -> int:
+    """The DICOMweb group: its own store, scenarios and report (dicomweb.md, dicomweb.json)."""
+    import dicomweb_versus as web
+
+    store, plan = web.store_and_plan(args.corpus, args.quick)
+    with servers(args) as (orthanc, service, _workdir):
+        machine = machine_facts(orthanc.url)
+        webs = [web.Web(orthanc, f"{orthanc.url}/dicom-web"), web.Web(service, f"{service.url}/dicomweb")]
+        bench = asyncio.run(web.run(webs, store, plan))
+    print(web.write(args.out, bench, machine, store, webs))
     return 0
 
 
