@@ -33,9 +33,9 @@ CHROMIUM_ARGS = [
 
 
 def unavailable(reason: str) -> None:
-    """Fail in CI, where every client must run; skip elsewhere, saying what is missing."""
+    """Fail in CI, where the client and browser tests must run; skip elsewhere, saying what is missing."""
     if IN_CI:
-        pytest.fail(f"{reason} (in CI the client tests fail rather than skip)", pytrace=False)
+        pytest.fail(f"{reason} (in CI these tests fail rather than skip)", pytrace=False)
     pytest.skip(reason)
 
 

@@ -5,43 +5,12 @@ In CI (CI=true) a missing Playwright or Chromium fails the test; elsewhere it is
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-from tests.databases import IN_CI
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def unavailable(reason: str) -> None:
-    """Fail in CI, where the browser tests must run; skip elsewhere, saying what is missing."""
-    if IN_CI:
-        pytest.fail(f"{reason} (in CI the browser tests fail rather than skip)", pytrace=False)
-    pytest.skip(reason)
-
-
-def chromium_path() -> str:
-    configured = os.environ.get("DICOM_API_CHROMIUM")
-    for candidate in [configured] if configured else ["chromium", "chromium-browser"]:
-        found = shutil.which(candidate)
-        if found:
-            return found
-    unavailable("Chromium is not installed (Debian: apt-get install chromium)")
-    raise AssertionError  # unreachable
+from tests.e2e.clients.tools import CHROMIUM_ARGS, chromium, unavailable
 
 
 @dataclass
@@ -67,7 +36,7 @@ def browser() -> Iterator[Any]:
     except ImportError:
         unavailable("Playwright for Python is missing: pip install playwright (no browser download needed)")
         raise
-    executable = chromium_path()
+    executable = str(chromium())
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

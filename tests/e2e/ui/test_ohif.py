@@ -14,8 +14,9 @@ from pydicom.data import get_testdata_file
 
 from dicom_api.ohif import InstallError, install, ohif_folder
 from tests import databases
+from tests.e2e.clients.tools import unavailable
 from tests.e2e.live import LiveServer, run_server
-from tests.e2e.ui.browser import Console, unavailable
+from tests.e2e.ui.browser import Console
 from tests.e2e.ui.conftest import Person, make_user, shoot
 from tests.helpers import JWT_SECRET
 
