@@ -91,7 +91,8 @@ class DicomwebStore:
             row = self.files.ingest(principal, staged, size, sha256, audit, admit)
         except Refused as refused:
             s = refused.summary
-            return Outcome(s.sop_class_uid, s.sop_instance_uid, reason=refused.reason) if s else Outcome(None, None)
+            uids = (s.sop_class_uid, s.sop_instance_uid) if s else (None, None)
+            return Outcome(*uids, reason=refused.reason)
         except (PayloadTooLarge, RenderLimitExceeded):
             return Outcome(None, None, reason=OUT_OF_RESOURCES)
         except BadRequest:  # not DICOM, or a DICOM file the upload would refuse too
